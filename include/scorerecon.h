@@ -1,0 +1,133 @@
+/* scorerecon: reconstruct medical images from incomplete measurements with
+ * score-based diffusion models (Song, Shen, Xing & Ermon, ICLR 2022).
+ *
+ * This is the only installed header. The library never prints and never
+ * exits: every fallible call returns an sr_status, and the context holds a
+ * one-line message saying where and why the last failure happened. */
+#ifndef SCORERECON_H
+#define SCORERECON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_VERSION_MAJOR 0
+#define SR_VERSION_MINOR 1
+#define SR_VERSION_PATCH 0
+#define SR_VERSION_STRING "0.1.0"
+
+typedef enum sr_status {
+  SR_OK = 0,
+  SR_ERR_INVALID_ARGUMENT, /* a caller passed something meaningless */
+  SR_ERR_OUT_OF_MEMORY,    /* host or device allocation failed */
+  SR_ERR_IO,               /* open/read/write/rename failed */
+  SR_ERR_FORMAT,           /* a file is malformed, truncated or lies */
+  SR_ERR_UNSUPPORTED,      /* valid, but not a case this build handles */
+  SR_ERR_SHAPE,            /* shapes or dtypes do not agree */
+  SR_ERR_NUMERIC,          /* NaN or Inf where finite values are needed */
+  SR_ERR_NO_DEVICE,        /* CUDA requested but no usable GPU */
+  SR_ERR_DEVICE,           /* a CUDA / cuDNN / cuFFT / cuBLAS call failed */
+  SR_ERR_INTERNAL          /* a broken invariant: a bug in scorerecon */
+} sr_status;
+
+/* A short fixed description of a status code (never NULL). */
+const char *sr_strerror(sr_status status);
+
+typedef enum sr_backend_kind {
+  SR_BACKEND_AUTO = 0, /* CUDA when a usable GPU exists, else CPU */
+  SR_BACKEND_CPU = 1,
+  SR_BACKEND_CUDA = 2
+} sr_backend_kind;
+
+const char *sr_backend_name(sr_backend_kind kind);
+
+typedef enum sr_dtype {
+  SR_DTYPE_F32 = 0,
+  SR_DTYPE_F64,
+  SR_DTYPE_C64, /* interleaved (re, im) float32 pairs */
+  SR_DTYPE_F16,
+  SR_DTYPE_BF16,
+  SR_DTYPE_I16,
+  SR_DTYPE_U8,
+  SR_DTYPE_I32,
+  SR_DTYPE_I64,
+  SR_DTYPE_COUNT
+} sr_dtype;
+
+size_t sr_dtype_size(sr_dtype dtype);
+const char *sr_dtype_name(sr_dtype dtype);
+
+typedef struct sr_context sr_context;
+
+typedef struct sr_context_options {
+  sr_backend_kind backend; /* SR_BACKEND_AUTO by default */
+  int device;              /* CUDA device index (default 0) */
+  int threads;             /* CPU threads; 0 = all cores */
+} sr_context_options;
+
+/* Options with the defaults: auto backend, device 0, all cores. */
+sr_context_options sr_context_options_default(void);
+
+/* Creates a context. On failure *out is still set (to a context that only
+ * carries the error message) unless allocation itself failed, so callers can
+ * read why: check the status, print sr_context_last_error, then destroy. */
+sr_status sr_context_create(const sr_context_options *options, sr_context **out);
+void sr_context_destroy(sr_context *ctx);
+
+/* The backend this context actually runs on (never AUTO). */
+sr_backend_kind sr_context_backend(const sr_context *ctx);
+
+/* The message of the last failure in this context ("" when none). */
+const char *sr_context_last_error(const sr_context *ctx);
+void sr_context_clear_error(sr_context *ctx);
+
+/* A dense 4-D tensor (N, C, H, W). strides are in elements; data lives on
+ * the backend named by `backend`. */
+typedef struct sr_tensor {
+  sr_backend_kind backend;
+  sr_dtype dtype;
+  int64_t shape[4];
+  int64_t strides[4];
+  void *data;
+} sr_tensor;
+
+/* Number of elements (product of the shape). */
+int64_t sr_tensor_numel(const sr_tensor *t);
+/* 1 when strides are the C-order strides of the shape. */
+int sr_tensor_is_contiguous(const sr_tensor *t);
+
+/* Allocates a contiguous tensor on the context's backend. */
+sr_status sr_tensor_alloc(sr_context *ctx, sr_dtype dtype, int64_t n, int64_t c, int64_t h,
+                          int64_t w, sr_tensor *out);
+void sr_tensor_free(sr_context *ctx, sr_tensor *t);
+/* Copies between host memory and a tensor on the context's backend. */
+sr_status sr_tensor_upload(sr_context *ctx, sr_tensor *dst, const void *host, size_t bytes);
+sr_status sr_tensor_download(sr_context *ctx, const sr_tensor *src, void *host, size_t bytes);
+
+/* Build facts for `scorerecon version`. */
+typedef struct sr_build_info {
+  const char *version;
+  const char *git_commit;
+  const char *build_type;
+  int cuda_compiled;   /* CUDA backend compiled in (real or emulated) */
+  int cuda_emulated;   /* CUDA backend runs on the CPU emulator */
+  int cudnn_compiled;  /* cuDNN convolutions compiled in */
+  const char *cuda_architectures;
+  const char *cpu_blas;
+  const char *cpu_fft;
+} sr_build_info;
+
+const sr_build_info *sr_get_build_info(void);
+
+/* Probes for a usable GPU without creating a context. Returns SR_OK and the
+ * device count, or a failure status with a one-line reason in `why`. */
+sr_status sr_cuda_probe(int *device_count, char *why, size_t why_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SCORERECON_H */
