@@ -1,0 +1,15 @@
+/* The CLI's commands. Adding one: write src/cli/<name>.c with
+ * `int sr_cmd_<name>(int argc, char **argv)` (argv[0] is the command name)
+ * and add one X(...) line below. main.c builds its table from this list. */
+#ifndef SR_CLI_COMMANDS_H
+#define SR_CLI_COMMANDS_H
+
+#define SR_CLI_COMMANDS(X)                                                                         \
+  X(info, "print shape, dtype, statistics and metadata of .npy, .nii[.gz], .safetensors, .png")    \
+  X(version, "print the version, how this build was configured, and whether a GPU is usable")
+
+#define SR_CLI_DECLARE(name, help) int sr_cmd_##name(int argc, char **argv);
+SR_CLI_COMMANDS(SR_CLI_DECLARE)
+#undef SR_CLI_DECLARE
+
+#endif
