@@ -5,7 +5,8 @@ file(GLOB_RECURSE SR_HOST_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/src/backend/*.c
      ${CMAKE_SOURCE_DIR}/src/operators/*.c
      ${CMAKE_SOURCE_DIR}/src/model/*.c
-     ${CMAKE_SOURCE_DIR}/src/sampler/*.c)
+     ${CMAKE_SOURCE_DIR}/src/sampler/*.c
+     ${CMAKE_SOURCE_DIR}/src/metrics/*.c)
 # The CUDA backend's host files are compiled only when a CUDA backend exists.
 list(FILTER SR_HOST_SOURCES EXCLUDE REGEX "/src/backend/cuda/")
 file(GLOB SR_CUDA_HOST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/backend/cuda/*.c)

@@ -107,6 +107,47 @@ void sr_tensor_free(sr_context *ctx, sr_tensor *t);
 sr_status sr_tensor_upload(sr_context *ctx, sr_tensor *dst, const void *host, size_t bytes);
 sr_status sr_tensor_download(sr_context *ctx, const sr_tensor *src, void *host, size_t bytes);
 
+/* ---- the score network: NCSN++ from a .safetensors file whose
+ * __metadata__ holds its configuration (tools/convert.py writes them). */
+typedef struct sr_model sr_model;
+
+typedef struct sr_model_info {
+  const char *architecture;  /* "ncsnpp" */
+  int image_size;            /* native H = W */
+  int num_channels;          /* C */
+  int centered;              /* 0: data in [0, 1], mapped to [-1, 1] inside */
+  const char *sde;           /* "vesde", "vpsde" or "subvpsde" */
+  double sigma_min, sigma_max; /* VE noise range */
+  double beta_min, beta_max;   /* VP noise range */
+  int num_scales;
+  int cond_is_sigma;         /* 1: forward's cond is sigma; 0: a time label */
+  int size_multiple;         /* H and W must be multiples of this */
+  int64_t num_params;
+  double flops_per_sample;   /* one forward of one image at image_size */
+} sr_model_info;
+
+/* Loads and validates a model onto the context's backend: every tensor the
+ * configuration implies must be present, float32 and of the right shape
+ * (the first mismatch is reported by name), and no other may be present. */
+sr_status sr_model_load(sr_context *ctx, const char *path, sr_model **out);
+void sr_model_free(sr_model *model);
+void sr_model_get_info(const sr_model *model, sr_model_info *info);
+
+/* out = s(x, cond), the network's output, for x and out (N, C, H, W) on the
+ * context's backend (contiguous float32, H and W multiples of
+ * size_multiple), cond a host array of N values: the noise level sigma for
+ * Fourier-embedding (VE) models, the time label for positional ones. For
+ * models with scale_by_sigma the output is already divided by sigma. Memory
+ * is planned on the first call for a given (N, H, W) and reused. */
+sr_status sr_model_forward(sr_model *model, const sr_tensor *x, const float *cond,
+                           sr_tensor *out);
+
+/* A multi-line human-readable summary of the model in a weights file
+ * (architecture, parameters, FLOPs per forward at its native size, whether
+ * the tensors match), without loading it onto a backend. Returns
+ * SR_ERR_FORMAT when the file holds no scorerecon model configuration. */
+sr_status sr_model_describe(sr_context *ctx, const char *path, char *buf, size_t size);
+
 /* Build facts for `scorerecon version`. */
 typedef struct sr_build_info {
   const char *version;

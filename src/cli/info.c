@@ -153,6 +153,17 @@ static int info_safetensors(sr_context *ctx, const char *path) {
     sr_safetensors_metadata_at(st, i, &key, &value);
     printf("  %s: %s\n", key, value);
   }
+  if (sr_safetensors_metadata(st, "config")) {
+    /* a score network: its architecture, size and cost (src/model/) */
+    char text[4096];
+    sr_status ds = sr_model_describe(ctx, path, text, sizeof text);
+    if (ds != SR_OK) {
+      sr_safetensors_close(st);
+      return sr_cli_fail_status("info", ctx, ds);
+    }
+    printf("model:\n");
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) printf("  %s\n", line);
+  }
   if (list_tensors) {
     for (size_t i = 0; i < n; ++i) {
       const sr_st_tensor *t = sr_safetensors_tensor(st, i);

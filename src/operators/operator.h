@@ -8,7 +8,10 @@
  * transform T (image -> complex transform domain of transform_elems values
  * per slice), its inverse T^-1 (keeping the real part), the mask Lambda of
  * measured transform-domain samples, and the map from a measurement into the
- * transform domain. Operators that lack them leave the pointers NULL. */
+ * transform domain. Operators that lack them leave the pointers NULL.
+ *
+ * An operator owns scratch buffers sized for the largest batch seen so far:
+ * one operator is used by one thread at a time. */
 #ifndef SR_OPERATORS_OPERATOR_H
 #define SR_OPERATORS_OPERATOR_H
 
@@ -43,7 +46,13 @@ struct sr_operator {
   size_t meas_elems;     /* per slice, in elements of meas_dtype */
   sr_dtype meas_dtype;   /* SR_DTYPE_F32 or SR_DTYPE_C64 */
   size_t transform_elems; /* complex values per slice in T's domain; 0 if none */
+  int64_t transform_h, transform_w; /* T's domain as a grid: transform_h * transform_w
+                                     * == transform_elems (0 if none) */
   const float *mask;     /* transform_elems values in {0, 1} (backend memory) or NULL */
+  /* Standard deviation of the measurement noise per real component of y
+   * (0 when noise-free or unknown); read from the measurement file, for
+   * samplers that weigh consistency by it. */
+  float noise_sigma;
   void *impl;
 };
 

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_ct.h"
+#include "backend/cpu/cpu_fft.h"
 #include "backend/cpu/cpu_internal.h"
+#include "backend/cpu/cpu_nn.h"
 #include "core/error.h"
 
 /* 64-byte alignment: a cache line, and enough for any AVX-512 load. */
@@ -54,6 +57,33 @@ static const sr_backend_ops cpu_ops = {
     .nrm2_batched = sr_cpu_nrm2_batched,
     .count_nonfinite = sr_cpu_count_nonfinite,
     .randn = sr_cpu_randn,
+    .ct_plan_create = sr_cpu_ct_plan_create,
+    .ct_plan_destroy = sr_cpu_ct_plan_destroy,
+    .radon = sr_cpu_radon,
+    .backproject = sr_cpu_backproject,
+    .ramp_filter = sr_cpu_ramp_filter,
+    .fft2 = sr_cpu_fft2,
+    .fft2c = sr_cpu_fft2c,
+    .fftshift2 = sr_cpu_fftshift2,
+    .embed_real = sr_cpu_embed_real,
+    .extract_real = sr_cpu_extract_real,
+    .cmask = sr_cpu_cmask,
+    .cblend = sr_cpu_cblend,
+    .cabs = sr_cpu_cabs,
+    .cgather = sr_cpu_cgather,
+    .cscatter = sr_cpu_cscatter,
+    .rmatmul_c = sr_cpu_rmatmul_c,
+    .grad2 = sr_cpu_grad2,
+    .div2 = sr_cpu_div2,
+    .proj_l2ball2 = sr_cpu_proj_l2ball2,
+    .conv2d = sr_cpu_conv2d,
+    .conv2d_workspace = sr_cpu_conv2d_workspace,
+    .group_norm = sr_cpu_group_norm,
+    .silu = sr_cpu_silu,
+    .linear = sr_cpu_linear,
+    .attention = sr_cpu_attention,
+    .upfirdn2d = sr_cpu_upfirdn2d,
+    .concat_channels = sr_cpu_concat_channels,
 };
 
 sr_status sr_cpu_backend_create(sr_context *ctx, int threads, sr_backend **out) {

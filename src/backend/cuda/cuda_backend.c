@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backend/cuda/cuda_ct.h"
+#include "backend/cuda/cuda_fft.h"
 #include "backend/cuda/cuda_internal.h"
+#include "backend/cuda/cuda_nn.h"
 
 sr_status sr_cuda_probe_devices(int *device_count, char *why, size_t why_size) {
   int count = 0;
@@ -93,6 +96,8 @@ sr_status sr_cuda_scratch(sr_backend *b, size_t bytes, void **out) {
 static void cuda_destroy(sr_backend *b) {
   sr_cuda_state *st = sr_cuda_state_of(b);
   if (st) {
+    sr_cufft_cache_destroy(b);
+    sr_cuda_nn_destroy(b);
     if (st->stream) {
       cudaStreamSynchronize(st->stream);
       cudaStreamDestroy(st->stream);
@@ -126,6 +131,33 @@ static const sr_backend_ops cuda_ops = {
     .nrm2_batched = sr_cuda_nrm2_batched,
     .count_nonfinite = sr_cuda_count_nonfinite,
     .randn = sr_cuda_randn,
+    .ct_plan_create = sr_cuda_ct_plan_create,
+    .ct_plan_destroy = sr_cuda_ct_plan_destroy,
+    .radon = sr_cuda_radon,
+    .backproject = sr_cuda_backproject,
+    .ramp_filter = sr_cuda_ramp_filter,
+    .fft2 = sr_cuda_fft2,
+    .fft2c = sr_cuda_fft2c,
+    .fftshift2 = sr_cuda_fftshift2,
+    .embed_real = sr_cuda_embed_real,
+    .extract_real = sr_cuda_extract_real,
+    .cmask = sr_cuda_cmask,
+    .cblend = sr_cuda_cblend,
+    .cabs = sr_cuda_cabs,
+    .cgather = sr_cuda_cgather,
+    .cscatter = sr_cuda_cscatter,
+    .rmatmul_c = sr_cuda_rmatmul_c,
+    .grad2 = sr_cuda_grad2,
+    .div2 = sr_cuda_div2,
+    .proj_l2ball2 = sr_cuda_proj_l2ball2,
+    .conv2d = sr_cuda_conv2d,
+    .conv2d_workspace = sr_cuda_conv2d_workspace,
+    .group_norm = sr_cuda_group_norm,
+    .silu = sr_cuda_silu,
+    .linear = sr_cuda_linear,
+    .attention = sr_cuda_attention,
+    .upfirdn2d = sr_cuda_upfirdn2d,
+    .concat_channels = sr_cuda_concat_channels,
 };
 
 sr_status sr_cuda_backend_create(sr_context *ctx, int device, sr_backend **out) {

@@ -16,6 +16,9 @@ typedef struct sr_cuda_state {
    * ops never allocate. */
   void *scratch;
   size_t scratch_bytes;
+  struct sr_cufft_cache *fft; /* cuFFT plans by shape (cufft_plans.c), NULL until used */
+  void *cublas; /* cublasHandle_t of the score network (cuda_cublas_nn.c), NULL until used */
+  void *cudnn;  /* cuDNN handle and per-shape plans (cuda_cudnn_conv.c), NULL until used */
 } sr_cuda_state;
 
 static inline sr_cuda_state *sr_cuda_state_of(sr_backend *b) { return (sr_cuda_state *)b->impl; }

@@ -1,0 +1,26 @@
+/* The CPU backend's score-network ops (issue 4), same contracts as in
+ * backend.h. Files: cpu_conv.c, cpu_groupnorm.c, cpu_attention.c,
+ * cpu_upfirdn.c; vectorisable math in cpu_math.h. */
+#ifndef SR_BACKEND_CPU_NN_H
+#define SR_BACKEND_CPU_NN_H
+
+#include "backend/backend.h"
+
+sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
+                        const float *bias, const float *bias_nc, const float *residual,
+                        float scale, float *y, void *workspace);
+sr_status sr_cpu_conv2d_workspace(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes);
+sr_status sr_cpu_group_norm(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
+                            size_t groups, const float *gamma, const float *beta, float eps,
+                            int silu, float *y);
+sr_status sr_cpu_silu(sr_backend *b, const float *x, size_t count, float *y);
+sr_status sr_cpu_linear(sr_backend *b, const float *x, size_t n, size_t in, size_t out,
+                        const float *w, const float *bias, int silu_in, float *y);
+sr_status sr_cpu_attention(sr_backend *b, const float *qkv, size_t n, size_t c, size_t hw,
+                           float scale, float *workspace, float *out);
+sr_status sr_cpu_upfirdn2d(sr_backend *b, const sr_fir_desc *f, const float *x, size_t planes,
+                           size_t h, size_t w, const float *bias, size_t channels, float *y);
+sr_status sr_cpu_concat_channels(sr_backend *b, float *dst, const float *a, const float *bsrc,
+                                 size_t n, size_t ca, size_t cb, size_t hw);
+
+#endif

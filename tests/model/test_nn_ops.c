@@ -1,0 +1,298 @@
+/* Every score-network op of one backend against plain loops
+ * (nn_reference.h) on fresh random inputs, at the network's channel counts
+ * and small images (CI sizes), for the shapes and epilogues NCSN++ uses:
+ *   test_nn_ops cpu    the CPU backend (im2col/sgemm, vectorised GroupNorm)
+ *   test_nn_ops cuda   the CUDA backend (plain kernels, cuBLAS, cuDNN when
+ *                      built with it) against the reference AND the CPU
+ *                      backend; exit 77 when no GPU answers. In the
+ *                      emulation build this runs in three thread orders.
+ * Tolerance: relative L2 <= 1e-5 per output (fp32 with different summation
+ * orders). SR_TEST_SEED reproduces a run. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/backend.h"
+#include "nn_reference.h"
+#include "test_util.h"
+
+static uint32_t rng;
+static float frand(void) {
+  rng = rng * 1664525u + 1013904223u;
+  return ((float)(rng >> 8) / 16777216.0f) * 2.0f - 1.0f;
+}
+
+static float *rnd(size_t n, float scale, float offset) {
+  float *x = (float *)malloc((n ? n : 1) * sizeof *x);
+  for (size_t i = 0; i < n; ++i) x[i] = offset + scale * frand();
+  return x;
+}
+
+typedef struct under_test {
+  sr_context *ctx;
+  sr_backend *b;
+  sr_context *cpu_ctx; /* the CPU backend, compared too when testing CUDA */
+  sr_backend *cpu;
+} under_test;
+
+/* device copy of host data (NULL stays NULL) */
+static float *dev(under_test *t, sr_backend *b, const float *host, size_t n) {
+  if (!host) return NULL;
+  void *d = NULL;
+  CHECK_OK(b->ctx, b->ops->alloc(b, (n ? n : 1) * sizeof(float), &d));
+  if (n) CHECK_OK(b->ctx, b->ops->upload(b, d, host, n * sizeof(float)));
+  return (float *)d;
+}
+
+static void back(sr_backend *b, float *host, const float *d, size_t n) {
+  CHECK_OK(b->ctx, b->ops->download(b, host, d, n * sizeof(float)));
+}
+
+static void release(sr_backend *b, float *d) {
+  if (d) b->ops->free(b, d);
+}
+
+static void expect(const char *what, const float *got, const float *ref, size_t n, double tol) {
+  double err = sr_test_rel_l2(got, ref, n);
+  CHECK_MSG(err <= tol, "%s: relative L2 error %.3g > %.3g", what, err, tol);
+}
+
+/* Runs one conv on backend b; returns host output (malloc'ed). */
+static float *conv_on(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
+                      const float *bias, const float *bias_nc, const float *res, float scale) {
+  size_t nx = (size_t)d->n * d->c_in * d->h * d->w, nw = (size_t)d->c_out * d->c_in * d->kh * d->kw;
+  size_t ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
+  float *dx = dev(NULL, b, x, nx), *dw = dev(NULL, b, w, nw);
+  float *db = dev(NULL, b, bias, (size_t)d->c_out), *dbn = dev(NULL, b, bias_nc, (size_t)d->n * d->c_out);
+  float *dr = dev(NULL, b, res, ny), *dy = NULL;
+  CHECK_OK(b->ctx, b->ops->alloc(b, ny * sizeof(float), (void **)&dy));
+  size_t ws = 0;
+  void *dws = NULL;
+  CHECK_OK(b->ctx, b->ops->conv2d_workspace(b, d, &ws));
+  if (ws) CHECK_OK(b->ctx, b->ops->alloc(b, ws, &dws));
+  CHECK_OK(b->ctx, b->ops->conv2d(b, d, dx, dw, db, dbn, dr, scale, dy, dws));
+  float *y = (float *)malloc(ny * sizeof *y);
+  back(b, y, dy, ny);
+  release(b, dx), release(b, dw), release(b, db), release(b, dbn), release(b, dr), release(b, dy);
+  if (dws) b->ops->free(b, dws);
+  return y;
+}
+
+static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k, int stride,
+                      int pt, int pl, int pb, int pr, int epi) {
+  sr_conv2d_desc d;
+  CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pt, pl, pb, pr));
+  size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
+  size_t ny = (size_t)n * co * d.h_out * d.w_out;
+  float *x = rnd(nx, 1.0f, 0.0f), *wt = rnd(nw, 0.3f, 0.0f);
+  float *bias = epi & 1 ? rnd((size_t)co, 1.0f, 0.0f) : NULL;
+  float *bias_nc = epi & 2 ? rnd((size_t)n * co, 1.0f, 0.0f) : NULL;
+  float *res = epi & 4 ? rnd(ny, 1.0f, 0.0f) : NULL;
+  float scale = epi & 8 ? 0.70710678f : 1.0f;
+  float *ref = (float *)malloc(ny * sizeof *ref);
+  ref_conv2d(&d, x, wt, bias, bias_nc, res, scale, ref);
+  char what[160];
+  snprintf(what, sizeof what, "%s conv2d (%d,%d,%d,%d)->%d k%d s%d pad %d,%d,%d,%d epi %d",
+           t->b->ops->name, n, ci, h, w, co, k, stride, pt, pl, pb, pr, epi);
+  float *got = conv_on(t->b, &d, x, wt, bias, bias_nc, res, scale);
+  expect(what, got, ref, ny, 1e-5);
+  if (t->cpu) {
+    float *cpu = conv_on(t->cpu, &d, x, wt, bias, bias_nc, res, scale);
+    strcat(what, " vs CPU");
+    expect(what, got, cpu, ny, 1e-5);
+    free(cpu);
+  }
+  free(got), free(ref), free(x), free(wt), free(bias), free(bias_nc), free(res);
+}
+
+static void test_group_norm(under_test *t, size_t n, size_t c, size_t hw, int silu, int inplace) {
+  size_t count = n * c * hw, groups = c / 4 < 32 ? c / 4 : 32;
+  float *x = rnd(count, 2.0f, 3.0f), *g = rnd(c, 0.2f, 1.0f), *bt = rnd(c, 0.5f, 0.0f);
+  float *ref = (float *)malloc(count * sizeof *ref), *got = (float *)malloc(count * sizeof *got);
+  ref_group_norm(x, n, c, hw, groups, g, bt, 1e-6f, silu, ref);
+  sr_backend *b = t->b;
+  float *dx = dev(t, b, x, count), *dg = dev(t, b, g, c), *db = dev(t, b, bt, c), *dy = dx;
+  if (!inplace) CHECK_OK(t->ctx, b->ops->alloc(b, count * sizeof(float), (void **)&dy));
+  CHECK_OK(t->ctx, b->ops->group_norm(b, dx, n, c, hw, groups, dg, db, 1e-6f, silu, dy));
+  back(b, got, dy, count);
+  char what[128];
+  snprintf(what, sizeof what, "%s group_norm (%zu,%zu,%zu) silu %d inplace %d", b->ops->name, n,
+           c, hw, silu, inplace);
+  expect(what, got, ref, count, 1e-5);
+  release(b, dx), release(b, dg), release(b, db);
+  if (!inplace) release(b, dy);
+  free(x), free(g), free(bt), free(ref), free(got);
+}
+
+static void test_silu_linear(under_test *t) {
+  sr_backend *b = t->b;
+  const size_t count = 5000;
+  float *x = rnd(count, 30.0f, 0.0f), *ref = (float *)malloc(count * sizeof *ref);
+  x[0] = -200.0f, x[1] = 200.0f, x[2] = 0.0f;
+  for (size_t i = 0; i < count; ++i) ref[i] = (float)ref_silu(x[i]);
+  float *dx = dev(t, b, x, count), *got = (float *)malloc(count * sizeof *got);
+  CHECK_OK(t->ctx, b->ops->silu(b, dx, count, dx));
+  back(b, got, dx, count);
+  expect("silu", got, ref, count, 1e-6);
+  size_t maxerr_i = 0;
+  double maxerr = 0.0;
+  for (size_t i = 0; i < count; ++i) {
+    double e = fabs((double)got[i] - ref[i]) / (fabs(ref[i]) + 1e-30);
+    if (e > maxerr && fabs(ref[i]) > 1e-30) maxerr = e, maxerr_i = i;
+  }
+  CHECK_MSG(maxerr < 1e-5, "silu: relative error %.3g at x = %g", maxerr, (double)x[maxerr_i]);
+  release(b, dx);
+  free(x), free(ref), free(got);
+
+  const size_t n = 3, in = 64, out = 256;
+  float *xl = rnd(n * in, 2.0f, 0.0f), *w = rnd(out * in, 0.2f, 0.0f), *bias = rnd(out, 1.0f, 0.0f);
+  for (int silu_in = 0; silu_in < 2; ++silu_in) {
+    float *r = (float *)malloc(n * out * sizeof *r), *g = (float *)malloc(n * out * sizeof *g);
+    ref_linear(xl, n, in, out, w, bias, silu_in, r);
+    float *dxl = dev(t, b, xl, n * in), *dw = dev(t, b, w, out * in), *dbias = dev(t, b, bias, out);
+    float *dy = NULL;
+    CHECK_OK(t->ctx, b->ops->alloc(b, n * out * sizeof(float), (void **)&dy));
+    CHECK_OK(t->ctx, b->ops->linear(b, dxl, n, in, out, dw, dbias, silu_in, dy));
+    back(b, g, dy, n * out);
+    expect(silu_in ? "linear (silu in)" : "linear", g, r, n * out, 1e-5);
+    release(b, dxl), release(b, dw), release(b, dbias), release(b, dy);
+    free(r), free(g);
+  }
+  free(xl), free(w), free(bias);
+}
+
+static void test_attention(under_test *t, size_t n, size_t c, size_t hw) {
+  sr_backend *b = t->b;
+  float *qkv = rnd(n * 3 * c * hw, 1.5f, 0.0f);
+  float *ref = (float *)malloc(n * c * hw * sizeof *ref), *got = (float *)malloc(n * c * hw * sizeof *got);
+  const float scale = (float)pow((double)c, -0.5);
+  ref_attention(qkv, n, c, hw, scale, ref);
+  float *dq = dev(t, b, qkv, n * 3 * c * hw), *ws = NULL, *dout = NULL;
+  CHECK_OK(t->ctx, b->ops->alloc(b, n * hw * hw * sizeof(float), (void **)&ws));
+  CHECK_OK(t->ctx, b->ops->alloc(b, n * c * hw * sizeof(float), (void **)&dout));
+  CHECK_OK(t->ctx, b->ops->attention(b, dq, n, c, hw, scale, ws, dout));
+  back(b, got, dout, n * c * hw);
+  char what[96];
+  snprintf(what, sizeof what, "%s attention (%zu, %zu, %zu)", b->ops->name, n, c, hw);
+  expect(what, got, ref, n * c * hw, 1e-5);
+  release(b, dq), release(b, ws), release(b, dout);
+  free(qkv), free(ref), free(got);
+}
+
+static void test_upfirdn(under_test *t, const sr_fir_desc *f, size_t planes, size_t h, size_t w,
+                         int with_bias, const char *name) {
+  sr_backend *b = t->b;
+  sr_fir_desc across = *f;
+  across.kh = f->kw;
+  size_t ho = sr_fir_out_size(f, h), wo = sr_fir_out_size(&across, w);
+  const size_t channels = 4;
+  float *x = rnd(planes * h * w, 1.0f, 0.0f), *bias = with_bias ? rnd(channels, 1.0f, 0.0f) : NULL;
+  float *ref = (float *)malloc(planes * ho * wo * sizeof *ref);
+  float *got = (float *)malloc(planes * ho * wo * sizeof *got);
+  ref_upfirdn2d(f, x, planes, h, w, bias, channels, ref);
+  float *dx = dev(t, b, x, planes * h * w), *db = dev(t, b, bias, channels), *dy = NULL;
+  CHECK_OK(t->ctx, b->ops->alloc(b, planes * ho * wo * sizeof(float), (void **)&dy));
+  CHECK_OK(t->ctx, b->ops->upfirdn2d(b, f, dx, planes, h, w, db, channels, dy));
+  back(b, got, dy, planes * ho * wo);
+  char what[96];
+  snprintf(what, sizeof what, "%s upfirdn2d %s %zux%zu -> %zux%zu", b->ops->name, name, h, w, ho, wo);
+  expect(what, got, ref, planes * ho * wo, 1e-6);
+  release(b, dx), release(b, db), release(b, dy);
+  free(x), free(bias), free(ref), free(got);
+}
+
+static sr_fir_desc fir(int up, int down, int pad0, int pad1, const float *k1, int len,
+                       float gain) {
+  sr_fir_desc f = {.up = up, .down = down, .pad0 = pad0, .pad1 = pad1, .kh = len, .kw = len};
+  float sum = 0.0f;
+  for (int i = 0; i < len; ++i)
+    for (int j = 0; j < len; ++j) sum += k1[i] * k1[j];
+  for (int i = 0; i < len; ++i)
+    for (int j = 0; j < len; ++j) f.k[i * len + j] = k1[i] * k1[j] / sum * gain;
+  return f;
+}
+
+static void test_concat(under_test *t) {
+  sr_backend *b = t->b;
+  const size_t n = 3, ca = 5, cb = 7, hw = 11;
+  float *a = rnd(n * ca * hw, 1.0f, 0.0f), *bb = rnd(n * cb * hw, 1.0f, 0.0f);
+  float *ref = (float *)malloc(n * (ca + cb) * hw * sizeof *ref), *got = (float *)malloc(n * (ca + cb) * hw * sizeof *got);
+  for (size_t s = 0; s < n; ++s) {
+    memcpy(ref + s * (ca + cb) * hw, a + s * ca * hw, ca * hw * sizeof(float));
+    memcpy(ref + s * (ca + cb) * hw + ca * hw, bb + s * cb * hw, cb * hw * sizeof(float));
+  }
+  float *da = dev(t, b, a, n * ca * hw), *db = dev(t, b, bb, n * cb * hw), *dd = NULL;
+  CHECK_OK(t->ctx, b->ops->alloc(b, n * (ca + cb) * hw * sizeof(float), (void **)&dd));
+  CHECK_OK(t->ctx, b->ops->concat_channels(b, dd, da, db, n, ca, cb, hw));
+  back(b, got, dd, n * (ca + cb) * hw);
+  CHECK(memcmp(got, ref, n * (ca + cb) * hw * sizeof(float)) == 0);
+  release(b, da), release(b, db), release(b, dd);
+  free(a), free(bb), free(ref), free(got);
+}
+
+int main(int argc, char **argv) {
+  const int cuda = argc > 1 && strcmp(argv[1], "cuda") == 0;
+  const char *seed_env = getenv("SR_TEST_SEED");
+  rng = seed_env ? (uint32_t)strtoul(seed_env, NULL, 10) : (uint32_t)time(NULL);
+  printf("test_nn_ops %s: seed %u (set SR_TEST_SEED to reproduce)\n", cuda ? "cuda" : "cpu", rng);
+  under_test t = {0};
+  sr_context_options o = sr_context_options_default();
+  o.backend = cuda ? SR_BACKEND_CUDA : SR_BACKEND_CPU;
+  sr_status st = sr_context_create(&o, &t.ctx);
+  if (cuda && st == SR_ERR_NO_DEVICE) {
+    printf("skipped: %s\n", sr_context_last_error(t.ctx));
+    sr_context_destroy(t.ctx);
+    return SR_TEST_SKIP;
+  }
+  CHECK_OK(t.ctx, st);
+  if (sr_test_failures) return sr_test_finish("test_nn_ops");
+  t.b = sr_context_get_backend(t.ctx);
+  if (cuda) {
+    o.backend = SR_BACKEND_CPU;
+    CHECK_OK(t.cpu_ctx, sr_context_create(&o, &t.cpu_ctx));
+    t.cpu = sr_context_get_backend(t.cpu_ctx);
+  }
+
+  /* 3x3 pad 1 with every epilogue; the first conv (1 channel in); 1x1
+   * shortcuts; FIR-downsampling convs (stride 2, no padding); the plain
+   * stride-2 conv with bottom/right padding; the unpadded conv of
+   * upsample_conv_2d; a batch of 3 */
+  for (int epi = 0; epi < 16; epi += 5) test_conv(&t, 2, 32, 10, 12, 64, 3, 1, 1, 1, 1, 1, epi);
+  test_conv(&t, 2, 64, 9, 9, 32, 3, 1, 1, 1, 1, 1, 15);
+  test_conv(&t, 1, 1, 20, 20, 32, 3, 1, 1, 1, 1, 1, 1);
+  test_conv(&t, 2, 96, 8, 8, 32, 1, 1, 0, 0, 0, 0, 13);
+  test_conv(&t, 3, 32, 17, 17, 32, 3, 2, 0, 0, 0, 0, 1);
+  test_conv(&t, 1, 32, 16, 16, 64, 3, 2, 0, 0, 1, 1, 1);
+  test_conv(&t, 1, 16, 19, 19, 8, 3, 1, 0, 0, 0, 0, 0);
+
+  test_group_norm(&t, 2, 64, 144, 1, 0);
+  test_group_norm(&t, 2, 64, 144, 0, 1);
+  test_group_norm(&t, 1, 256, 25, 1, 1);
+  test_group_norm(&t, 3, 8, 300, 1, 0);
+
+  test_silu_linear(&t);
+
+  test_attention(&t, 2, 64, 25);
+  test_attention(&t, 1, 32, 100);
+
+  const float k4[4] = {1, 3, 3, 1}, k2[2] = {1, 1};
+  sr_fir_desc up = fir(2, 1, 2, 1, k4, 4, 4.0f), down = fir(1, 2, 1, 1, k4, 4, 1.0f);
+  sr_fir_desc conv_down = fir(1, 1, 2, 2, k4, 4, 1.0f), conv_up = fir(1, 1, 1, 1, k4, 4, 4.0f);
+  sr_fir_desc nearest = fir(2, 1, 1, 0, k2, 2, 4.0f), mean = fir(1, 2, 0, 0, k2, 2, 1.0f);
+  const float one[1] = {1};
+  sr_fir_desc zero_up = fir(2, 1, 2, 1, one, 1, 1.0f);
+  test_upfirdn(&t, &up, 8, 12, 10, 0, "FIR up");
+  test_upfirdn(&t, &down, 8, 12, 10, 0, "FIR down");
+  test_upfirdn(&t, &conv_down, 8, 12, 10, 0, "FIR conv_down pad");
+  test_upfirdn(&t, &conv_up, 8, 13, 11, 1, "FIR after conv, + bias");
+  test_upfirdn(&t, &nearest, 8, 6, 5, 0, "nearest");
+  test_upfirdn(&t, &mean, 8, 12, 10, 0, "2x2 mean");
+  test_upfirdn(&t, &zero_up, 8, 6, 5, 0, "zero insertion");
+
+  test_concat(&t);
+
+  sr_context_destroy(t.ctx);
+  sr_context_destroy(t.cpu_ctx);
+  return sr_test_finish("test_nn_ops");
+}
