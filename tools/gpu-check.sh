@@ -56,8 +56,8 @@ else
   note "compute-sanitizer: not found"; fail=1
 fi
 
-if [ -x "$build/tests/emu/emu_probe" ]; then
-  "$build/tests/emu/emu_probe" && note "emulator probe vs hardware: agree" || { note "emulator probe: DIFFERS"; fail=1; }
+if [ -x "$build/tests/emu_probe" ]; then
+  "$build/tests/emu_probe" && note "emulator probe vs hardware: agree" || { note "emulator probe: DIFFERS"; fail=1; }
 fi
 
 echo

@@ -11,6 +11,8 @@ packages=(
   libpng-dev zlib1g-dev
   libhdf5-dev       # fastMRI-style measurement files
   python3 python3-numpy python3-venv
+  invesalius-examples  # a real head CT (demo and training data)
+  mricron-data         # the Colin27 T1 template (demo and training data)
 )
 
 missing=()
