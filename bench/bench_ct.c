@@ -4,7 +4,9 @@
  * answers, the CUDA backend. For each case: one warm-up call, then the median
  * of --repeats timed calls (each ends with the backend synchronised), in ms
  * and in GUPS = N^2 n_angles batch / time / 1e9 (pixel updates: every pixel
- * meets every view once).
+ * meets every view once). "cpu ms" is the process's CPU time per call (the
+ * mean): about threads x ms when the cores were ours alone, less when other
+ * work shared them (then the wall times are not to be recorded).
  *
  *   bench_ct [--backend cpu|cuda|all] [--sizes 256,512] [--angles 180,360]
  *            [--batches 1,32] [--ops radon,backproject,fbp] [--repeats 5]
@@ -74,23 +76,31 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (!v) return -1;
     ++i;
-    if (strcmp(a, "--sizes") == 0) o->n_sizes = parse_list(v, o->sizes);
-    else if (strcmp(a, "--angles") == 0) o->n_angles = parse_list(v, o->angles);
-    else if (strcmp(a, "--batches") == 0) o->n_batches = parse_list(v, o->batches);
-    else if (strcmp(a, "--ops") == 0) o->ops = parse_ops(v);
-    else if (strcmp(a, "--repeats") == 0) o->repeats = atoi(v);
-    else if (strcmp(a, "--threads") == 0) o->threads = atoi(v);
-    else if (strcmp(a, "--backend") == 0) o->backend = v;
-    else return -1;
+    if (strcmp(a, "--sizes") == 0)
+      o->n_sizes = parse_list(v, o->sizes);
+    else if (strcmp(a, "--angles") == 0)
+      o->n_angles = parse_list(v, o->angles);
+    else if (strcmp(a, "--batches") == 0)
+      o->n_batches = parse_list(v, o->batches);
+    else if (strcmp(a, "--ops") == 0)
+      o->ops = parse_ops(v);
+    else if (strcmp(a, "--repeats") == 0)
+      o->repeats = atoi(v);
+    else if (strcmp(a, "--threads") == 0)
+      o->threads = atoi(v);
+    else if (strcmp(a, "--backend") == 0)
+      o->backend = v;
+    else
+      return -1;
     if (o->n_sizes <= 0 || o->n_angles <= 0 || o->n_batches <= 0 || o->repeats <= 0 || !o->ops)
       return -1;
   }
   return 0;
 }
 
-static double now_ms(void) {
+static double clock_ms(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
@@ -133,7 +143,8 @@ static int bench_case(sr_backend *b, const options *o, int n, int n_angles, int 
   float *host = (float *)malloc(ni * sizeof *host);
   void *img = NULL, *sino = NULL;
   int rc = 0;
-  if (!host || b->ops->alloc(b, ni * 4, &img) != SR_OK || b->ops->alloc(b, nm * 4, &sino) != SR_OK) {
+  if (!host || b->ops->alloc(b, ni * 4, &img) != SR_OK ||
+      b->ops->alloc(b, nm * 4, &sino) != SR_OK) {
     fprintf(stderr, "bench_ct: out of memory (%s)\n", sr_context_last_error(ctx));
     rc = 1;
     goto done;
@@ -148,11 +159,13 @@ static int bench_case(sr_backend *b, const options *o, int n, int n_angles, int 
   for (int which = 0; which < 3; ++which) {
     if (!(o->ops & (1 << which))) continue;
     double *t = (double *)malloc((size_t)o->repeats * sizeof *t);
+    double cpu_ms = 0.0;
     for (int r = -1; r < o->repeats; ++r) {
-      double t0 = now_ms();
+      double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
       sr_status st = run_op(op, which, (float *)img, (float *)sino, (size_t)batch);
       if (st == SR_OK) st = b->ops->synchronize(b);
-      double t1 = now_ms();
+      double t1 = clock_ms(CLOCK_MONOTONIC);
+      if (r >= 0) cpu_ms += clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
       if (st != SR_OK) {
         fprintf(stderr, "bench_ct: %s: %s\n", op_names[which], sr_context_last_error(ctx));
         rc = 1;
@@ -165,15 +178,16 @@ static int bench_case(sr_backend *b, const options *o, int n, int n_angles, int 
       break;
     }
     qsort(t, (size_t)o->repeats, sizeof *t, cmp_double);
-    double ms = o->repeats % 2 ? t[o->repeats / 2]
-                               : 0.5 * (t[o->repeats / 2 - 1] + t[o->repeats / 2]);
+    double ms =
+        o->repeats % 2 ? t[o->repeats / 2] : 0.5 * (t[o->repeats / 2 - 1] + t[o->repeats / 2]);
     double gups = (double)n * n * n_angles * batch / (ms * 1e-3) / 1e9;
+    cpu_ms /= o->repeats;
     if (o->csv)
-      printf("%s,%s,%d,%d,%d,%.4f,%.4f\n", b->ops->name, op_names[which], n, n_angles, batch, ms,
-             gups);
+      printf("%s,%s,%d,%d,%d,%.4f,%.4f,%.4f\n", b->ops->name, op_names[which], n, n_angles, batch,
+             ms, gups, cpu_ms);
     else
-      printf("%-5s %-12s %5d %6d %6d %11.3f %9.3f\n", b->ops->name, op_names[which], n,
-             n_angles, batch, ms, gups);
+      printf("%-5s %-12s %5d %6d %6d %11.3f %9.3f %11.3f\n", b->ops->name, op_names[which], n,
+             n_angles, batch, ms, gups, cpu_ms);
     fflush(stdout);
     free(t);
   }
@@ -209,8 +223,7 @@ static int bench_backend(sr_backend_kind kind, const options *o) {
     return kind == SR_BACKEND_CPU;
   }
   sr_backend *b = sr_context_get_backend(ctx);
-  if (kind == SR_BACKEND_CPU)
-    printf("%scpu backend: %d threads\n", o->csv ? "# " : "", b->threads);
+  if (kind == SR_BACKEND_CPU) printf("%scpu backend: %d threads\n", o->csv ? "# " : "", b->threads);
   int rc = 0;
   for (int i = 0; i < o->n_sizes && !rc; ++i)
     for (int j = 0; j < o->n_angles && !rc; ++j)
@@ -231,10 +244,10 @@ int main(int argc, char **argv) {
   }
   print_load(&o);
   if (o.csv)
-    printf("backend,op,n,angles,batch,ms,gups\n");
+    printf("backend,op,n,angles,batch,ms,gups,cpu_ms\n");
   else
-    printf("%-5s %-12s %5s %6s %6s %11s %9s\n", "dev", "op", "N", "angles", "batch", "ms",
-           "GUPS");
+    printf("%-5s %-12s %5s %6s %6s %11s %9s %11s\n", "dev", "op", "N", "angles", "batch", "ms",
+           "GUPS", "cpu ms");
   int rc = 0;
   if (strcmp(o.backend, "cpu") == 0 || strcmp(o.backend, "all") == 0)
     rc |= bench_backend(SR_BACKEND_CPU, &o);

@@ -7,7 +7,13 @@
   ncsnpp_peer.py time PRESET --size S --batch N --threads T [--repeats R]
       times score_sde_pytorch's own NCSN++ (fetched copy, imported at run
       time as tools/golden_ncsnpp.py does; --score-sde DIR) on the CPU in
-      float32, eager; prints one line "peer_ms_per_image <median>"."""
+      float32, eager; prints one line "peer_ms_per_image <median>".
+  ncsnpp_peer.py serve PRESET --size S --batch N --threads T [--compile]
+      the same model as a server for bench_ncsnpp --peer: prints "ready"
+      after warming up, then one forward per "run" line on stdin, answered
+      with "peer_ms <ms for the batch>", so both programs are timed in
+      alternating rounds under the same load. --compile: torch.compile
+      (inductor, CPU) instead of eager."""
 
 import argparse
 import copy
@@ -45,8 +51,8 @@ def write(args):
     print(f"wrote {args.out}: {sum(v.size for v in tensors.values())} parameters")
 
 
-def timing(args):
-    import types
+def peer_model(args):
+    """score_sde_pytorch's NCSN++ for the preset, its input and sigma."""
     import torch
     import golden_ncsnpp
     torch.set_num_threads(args.threads)
@@ -56,9 +62,33 @@ def timing(args):
     from models import utils as mutils
     cfg = config(args.preset, args.size)
     model = mutils.get_model("ncsnpp")(golden_ncsnpp.namespace(cfg)).eval()
+    if getattr(args, "compile", False):
+        model = torch.compile(model)
     s, c = cfg["data"]["image_size"], cfg["data"]["num_channels"]
     x = torch.rand(args.batch, c, s, s)
     sigma = torch.full((args.batch,), 0.5)
+    return model, x, sigma
+
+
+def serve(args):
+    import torch
+    model, x, sigma = peer_model(args)
+    with torch.no_grad():
+        model(x, sigma)  # warm-up (and compilation)
+        model(x, sigma)
+        print(f"ready torch {torch.__version__} threads {torch.get_num_threads()} "
+              f"{'compiled' if args.compile else 'eager'}", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "run":
+                continue
+            t0 = time.perf_counter()
+            model(x, sigma)
+            print(f"peer_ms {1e3 * (time.perf_counter() - t0):.3f}", flush=True)
+
+
+def timing(args):
+    import torch
+    model, x, sigma = peer_model(args)
     times = []
     with torch.no_grad():
         model(x, sigma)  # warm-up
@@ -77,16 +107,18 @@ def main():
     w.add_argument("preset", choices=sorted(convert.PRESETS))
     w.add_argument("out")
     w.add_argument("--size", type=int)
-    t = sub.add_parser("time")
-    t.add_argument("preset", choices=sorted(convert.PRESETS))
-    t.add_argument("--size", type=int)
-    t.add_argument("--batch", type=int, default=1)
-    t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--repeats", type=int, default=3)
-    t.add_argument("--score-sde", default=os.environ.get(
-        "SCORE_SDE_PYTORCH", "/work/.mirror/yang-song+score_sde_pytorch/repo"))
+    for name in ("time", "serve"):
+        t = sub.add_parser(name)
+        t.add_argument("preset", choices=sorted(convert.PRESETS))
+        t.add_argument("--size", type=int)
+        t.add_argument("--batch", type=int, default=1)
+        t.add_argument("--threads", type=int, default=2)
+        t.add_argument("--repeats", type=int, default=3)
+        t.add_argument("--compile", action="store_true")
+        t.add_argument("--score-sde", default=os.environ.get(
+            "SCORE_SDE_PYTORCH", "/work/.mirror/yang-song+score_sde_pytorch/repo"))
     args = ap.parse_args()
-    write(args) if args.cmd == "write" else timing(args)
+    {"write": write, "time": timing, "serve": serve}[args.cmd](args)
 
 
 if __name__ == "__main__":

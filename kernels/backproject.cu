@@ -30,9 +30,9 @@ constexpr int kBlockX = 32, kBlockY = 8;
 constexpr int kSlices = 4;
 
 /* grid.x = tiles_x x tiles_y pixel tiles, grid.y = groups of kSlices slices. */
-__global__ void backproject_kernel(const sr_ct_view *views, int n_angles, int n_det, int h,
-                                   int w, float coef, const float *sino, float *image,
-                                   int nslices, int tiles_x) {
+__global__ void backproject_kernel(const sr_ct_view *views, int n_angles, int n_det, int h, int w,
+                                   float coef, const float *sino, float *image, int nslices,
+                                   int tiles_x) {
   const int c = (blockIdx.x % tiles_x) * kBlockX + threadIdx.x;
   const int r = (blockIdx.x / tiles_x) * kBlockY + threadIdx.y;
   if (r >= h || c >= w) return;
@@ -52,8 +52,8 @@ __global__ void backproject_kernel(const sr_ct_view *views, int n_angles, int n_
      * only for k in (min(t1, t2) - 1, max(t1, t2)). */
     const float t1 = ((float)p - 0.5f - base) / v.alpha, t2 = ((float)p + 0.5f - base) / v.alpha;
     const float inv = 1.0f / fabsf(v.alpha);
-    const float margin = 1e-3f + 4e-6f * (1.0f + fabsf(base) + fabsf(v.alpha) * (float)n_det +
-                                          (float)p) * inv;
+    const float margin =
+        1e-3f + 4e-6f * (1.0f + fabsf(base) + fabsf(v.alpha) * (float)n_det + (float)p) * inv;
     const float lo = fmaxf(fminf(t1, t2) - 1.0f - margin, -1.0f);
     const float hi = fminf(fmaxf(t1, t2) + margin, (float)n_det);
     const int k0 = (int)ceilf(lo), k1 = min((int)floorf(hi), n_det - 1);
@@ -83,8 +83,8 @@ extern "C" sr_status sr_k_backproject(sr_context *ctx, cudaStream_t s, const sr_
     return sr_fail(ctx, SR_ERR_UNSUPPORTED,
                    "CT backprojection of %zu slices of %d x %d is too large for one launch",
                    nslices, h, w);
-  SR_LAUNCH(backproject_kernel, dim3((unsigned)tiles, (unsigned)groups), dim3(kBlockX, kBlockY),
-            0, s, views, n_angles, n_det, h, w, coef, sino, image, (int)nslices, (int)tiles_x);
+  SR_LAUNCH(backproject_kernel, dim3((unsigned)tiles, (unsigned)groups), dim3(kBlockX, kBlockY), 0,
+            s, views, n_angles, n_det, h, w, coef, sino, image, (int)nslices, (int)tiles_x);
   SR_CUDA_CHECK_LAUNCH(ctx, "backproject_kernel");
   return SR_OK;
 }

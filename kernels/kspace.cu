@@ -11,14 +11,14 @@
 
 namespace {
 
-#define SR_GRID_STRIDE(i, n)                                                                   \
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);                      \
+#define SR_GRID_STRIDE(i, n)                                                                       \
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n);                          \
        i += (size_t)gridDim.x * blockDim.x)
 
 /* out[s][i][j] = scale * (-1)^(i+j) * in[s][i][j]: the centring of an even
  * sized DFT (see cpu_fft.c). */
-__global__ void csign_scale_kernel(float2 *out, const float2 *in, size_t total, size_t h,
-                                   size_t w, float scale) {
+__global__ void csign_scale_kernel(float2 *out, const float2 *in, size_t total, size_t h, size_t w,
+                                   float scale) {
   SR_GRID_STRIDE(k, total) {
     size_t p = k % (h * w);
     size_t i = p / w, j = p % w;
@@ -43,8 +43,8 @@ __global__ void shift2_kernel(float2 *out, const float2 *in, size_t total, size_
 
 /* One thread per output value of the (H, W) planes: the source pixel is
  * ((I - oy) mod H, (J - ox) mod W) when that lies inside the (h, w) image. */
-__global__ void embed_real_kernel(float2 *out, const float *in, size_t total, size_t h,
-                                  size_t w, size_t H, size_t W, size_t oy, size_t ox) {
+__global__ void embed_real_kernel(float2 *out, const float *in, size_t total, size_t h, size_t w,
+                                  size_t H, size_t W, size_t oy, size_t ox) {
   SR_GRID_STRIDE(k, total) {
     size_t plane = H * W, s = k / plane, p = k % plane;
     size_t I = p / W, J = p % W;
@@ -54,9 +54,8 @@ __global__ void embed_real_kernel(float2 *out, const float *in, size_t total, si
   }
 }
 
-__global__ void extract_real_kernel(float *out, const float2 *in, size_t total, size_t h,
-                                    size_t w, size_t H, size_t W, size_t oy, size_t ox,
-                                    float scale) {
+__global__ void extract_real_kernel(float *out, const float2 *in, size_t total, size_t h, size_t w,
+                                    size_t H, size_t W, size_t oy, size_t ox, float scale) {
   SR_GRID_STRIDE(k, total) {
     size_t s = k / (h * w), p = k % (h * w);
     size_t i = p / w, j = p % w;
@@ -136,60 +135,56 @@ __global__ void rmatmul_c_kernel(float2 *out, const float *in, const float2 *m, 
 
 } // namespace
 
-#define SR_KSPACE_LAUNCH(ctx, stream, n, kernel, ...)                                          \
-  do {                                                                                         \
-    if ((n) == 0) return SR_OK;                                                                \
-    SR_LAUNCH(kernel, sr::grid_for((n), sr::kElementwiseBlock), sr::kElementwiseBlock, 0,      \
-              (stream), __VA_ARGS__);                                                          \
-    SR_CUDA_CHECK_LAUNCH((ctx), #kernel);                                                      \
-    return SR_OK;                                                                              \
+#define SR_KSPACE_LAUNCH(ctx, stream, n, kernel, ...)                                              \
+  do {                                                                                             \
+    if ((n) == 0) return SR_OK;                                                                    \
+    SR_LAUNCH(kernel, sr::grid_for((n), sr::kElementwiseBlock), sr::kElementwiseBlock, 0,          \
+              (stream), __VA_ARGS__);                                                              \
+    SR_CUDA_CHECK_LAUNCH((ctx), #kernel);                                                          \
+    return SR_OK;                                                                                  \
   } while (0)
 
-extern "C" sr_status sr_k_csign_scale(sr_context *ctx, cudaStream_t s, float *out,
-                                      const float *in, size_t nslices, size_t h, size_t w,
-                                      float scale) {
+extern "C" sr_status sr_k_csign_scale(sr_context *ctx, cudaStream_t s, float *out, const float *in,
+                                      size_t nslices, size_t h, size_t w, float scale) {
   size_t total = nslices * h * w;
-  SR_KSPACE_LAUNCH(ctx, s, total, csign_scale_kernel, (float2 *)out, (const float2 *)in, total,
-                   h, w, scale);
+  SR_KSPACE_LAUNCH(ctx, s, total, csign_scale_kernel, (float2 *)out, (const float2 *)in, total, h,
+                   w, scale);
 }
 
 extern "C" sr_status sr_k_fftshift2(sr_context *ctx, cudaStream_t s, float *out, const float *in,
-                                    size_t nslices, size_t h, size_t w, int inverse,
-                                    float scale) {
+                                    size_t nslices, size_t h, size_t w, int inverse, float scale) {
   size_t total = nslices * h * w;
   size_t sh = inverse ? (h + 1) / 2 : h / 2, sw = inverse ? (w + 1) / 2 : w / 2;
-  SR_KSPACE_LAUNCH(ctx, s, total, shift2_kernel, (float2 *)out, (const float2 *)in, total, h, w,
-                   sh, sw, scale);
+  SR_KSPACE_LAUNCH(ctx, s, total, shift2_kernel, (float2 *)out, (const float2 *)in, total, h, w, sh,
+                   sw, scale);
 }
 
 extern "C" sr_status sr_k_embed_real(sr_context *ctx, cudaStream_t s, float *out, const float *in,
                                      size_t nslices, size_t h, size_t w, size_t H, size_t W,
                                      size_t oy, size_t ox) {
   size_t total = nslices * H * W;
-  SR_KSPACE_LAUNCH(ctx, s, total, embed_real_kernel, (float2 *)out, in, total, h, w, H, W, oy,
-                   ox);
+  SR_KSPACE_LAUNCH(ctx, s, total, embed_real_kernel, (float2 *)out, in, total, h, w, H, W, oy, ox);
 }
 
-extern "C" sr_status sr_k_extract_real(sr_context *ctx, cudaStream_t s, float *out,
-                                       const float *in, size_t nslices, size_t h, size_t w,
-                                       size_t H, size_t W, size_t oy, size_t ox, float scale) {
+extern "C" sr_status sr_k_extract_real(sr_context *ctx, cudaStream_t s, float *out, const float *in,
+                                       size_t nslices, size_t h, size_t w, size_t H, size_t W,
+                                       size_t oy, size_t ox, float scale) {
   size_t total = nslices * h * w;
-  SR_KSPACE_LAUNCH(ctx, s, total, extract_real_kernel, out, (const float2 *)in, total, h, w, H,
-                   W, oy, ox, scale);
+  SR_KSPACE_LAUNCH(ctx, s, total, extract_real_kernel, out, (const float2 *)in, total, h, w, H, W,
+                   oy, ox, scale);
 }
 
 extern "C" sr_status sr_k_cmask(sr_context *ctx, cudaStream_t s, float *out, const float *in,
                                 const float *mask, size_t nslices, size_t n) {
   size_t total = nslices * n;
-  SR_KSPACE_LAUNCH(ctx, s, total, cmask_kernel, (float2 *)out, (const float2 *)in, mask, total,
-                   n);
+  SR_KSPACE_LAUNCH(ctx, s, total, cmask_kernel, (float2 *)out, (const float2 *)in, mask, total, n);
 }
 
 extern "C" sr_status sr_k_cblend(sr_context *ctx, cudaStream_t s, float *t, const float *known,
                                  const float *mask, size_t nslices, size_t n, float lambda) {
   size_t total = nslices * n;
-  SR_KSPACE_LAUNCH(ctx, s, total, cblend_kernel, (float2 *)t, (const float2 *)known, mask, total,
-                   n, lambda);
+  SR_KSPACE_LAUNCH(ctx, s, total, cblend_kernel, (float2 *)t, (const float2 *)known, mask, total, n,
+                   lambda);
 }
 
 extern "C" sr_status sr_k_cabs(sr_context *ctx, cudaStream_t s, float *out, const float *in,
@@ -198,8 +193,7 @@ extern "C" sr_status sr_k_cabs(sr_context *ctx, cudaStream_t s, float *out, cons
 }
 
 extern "C" sr_status sr_k_cgather(sr_context *ctx, cudaStream_t s, float *out, const float *in,
-                                  const int32_t *src, size_t nslices, size_t n_out,
-                                  size_t n_in) {
+                                  const int32_t *src, size_t nslices, size_t n_out, size_t n_in) {
   size_t total = nslices * n_out;
   SR_KSPACE_LAUNCH(ctx, s, total, cgather_kernel, (float2 *)out, (const float2 *)in, src, total,
                    n_out, n_in);
@@ -210,8 +204,8 @@ extern "C" sr_status sr_k_cscatter(sr_context *ctx, cudaStream_t s, float *out, 
                                    size_t taps, size_t npts, size_t nslices, size_t n_out,
                                    size_t n_in) {
   size_t total = nslices * npts;
-  SR_KSPACE_LAUNCH(ctx, s, total, cscatter_kernel, (float2 *)out, (const float2 *)in, dst, src,
-                   w, taps, total, npts, n_out, n_in);
+  SR_KSPACE_LAUNCH(ctx, s, total, cscatter_kernel, (float2 *)out, (const float2 *)in, dst, src, w,
+                   taps, total, npts, n_out, n_in);
 }
 
 extern "C" sr_status sr_k_rmatmul_c(sr_context *ctx, cudaStream_t s, float *out, const float *in,

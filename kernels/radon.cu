@@ -68,8 +68,7 @@ __device__ __forceinline__ void line_range(const sr_ct_view &v, int k, int lines
 /* Block: kRayBlock cells of one view; grid.x = n_angles x tiles of cells,
  * grid.y = groups of kSlices slices. */
 __global__ void radon_kernel(const sr_ct_view *views, int n_det, int h, int w, float coef,
-                             const float *image, const float *image_t, float *sino,
-                             int nslices) {
+                             const float *image, const float *image_t, float *sino, int nslices) {
   const int tiles = (n_det + kRayBlock - 1) / kRayBlock;
   const int a = blockIdx.x / tiles;
   const int k = (blockIdx.x % tiles) * kRayBlock + threadIdx.x;
@@ -106,8 +105,8 @@ __global__ void radon_kernel(const sr_ct_view *views, int n_det, int h, int w, f
 
 } // namespace
 
-extern "C" sr_status sr_k_ct_transpose(sr_context *ctx, cudaStream_t s, const float *in,
-                                       float *out, size_t nslices, int h, int w) {
+extern "C" sr_status sr_k_ct_transpose(sr_context *ctx, cudaStream_t s, const float *in, float *out,
+                                       size_t nslices, int h, int w) {
   if (nslices == 0) return SR_OK;
   if (nslices > 65535)
     return sr_fail(ctx, SR_ERR_UNSUPPORTED, "transpose of %zu slices (at most 65535)", nslices);

@@ -44,8 +44,8 @@ __global__ void ramp_crop_kernel(const float *padded, float *out, size_t rows, i
 
 } // namespace
 
-extern "C" sr_status sr_k_ramp_pad(sr_context *ctx, cudaStream_t s, const float *in,
-                                   float *padded, size_t rows, int n_det, int padded_len) {
+extern "C" sr_status sr_k_ramp_pad(sr_context *ctx, cudaStream_t s, const float *in, float *padded,
+                                   size_t rows, int n_det, int padded_len) {
   if (rows == 0) return SR_OK;
   SR_LAUNCH(ramp_pad_kernel, sr::grid_for(rows * (size_t)padded_len, sr::kElementwiseBlock),
             sr::kElementwiseBlock, 0, s, in, padded, rows, n_det, padded_len);

@@ -52,13 +52,13 @@ __global__ void proj_l2ball2_kernel(float *p, size_t total, size_t hw, float rad
 
 } // namespace
 
-#define SR_TV_LAUNCH(ctx, stream, n, kernel, ...)                                              \
-  do {                                                                                         \
-    if ((n) == 0) return SR_OK;                                                                \
-    SR_LAUNCH(kernel, sr::grid_for((n), sr::kElementwiseBlock), sr::kElementwiseBlock, 0,      \
-              (stream), __VA_ARGS__);                                                          \
-    SR_CUDA_CHECK_LAUNCH((ctx), #kernel);                                                      \
-    return SR_OK;                                                                              \
+#define SR_TV_LAUNCH(ctx, stream, n, kernel, ...)                                                  \
+  do {                                                                                             \
+    if ((n) == 0) return SR_OK;                                                                    \
+    SR_LAUNCH(kernel, sr::grid_for((n), sr::kElementwiseBlock), sr::kElementwiseBlock, 0,          \
+              (stream), __VA_ARGS__);                                                              \
+    SR_CUDA_CHECK_LAUNCH((ctx), #kernel);                                                          \
+    return SR_OK;                                                                                  \
   } while (0)
 
 extern "C" sr_status sr_k_grad2(sr_context *ctx, cudaStream_t s, float *g, const float *x,

@@ -24,7 +24,9 @@ import copy
 import importlib.util
 import json
 import os
+import pickle
 import sys
+import types
 
 import numpy as np
 
@@ -102,20 +104,146 @@ def load_config(path, root=None):
 
 
 def expected_tensors(cfg):
-    """[(name, shape, trainable)] in score_sde_pytorch's parameter order,
-    from scorerecon's own PyTorch NCSN++."""
-    import torch  # noqa: F401  (tools/ncsnpp.py needs it)
-    import ncsnpp
-    net = ncsnpp.NCSNpp(cfg)
-    return [(n, tuple(p.shape), p.requires_grad) for n, p in net.named_parameters()]
+    """[(name, shape, trainable)] in score_sde_pytorch's parameter order (the
+    order of NCSNpp.named_parameters()), replayed from the configuration
+    alone so that the Flax path needs no PyTorch. It mirrors NCSNpp.__init__
+    of tools/ncsnpp.py module for module; tests/model/test_convert.py checks
+    the two agree on every test layout when PyTorch is present."""
+    m, d = cfg["model"], cfg["data"]
+    nf, ch_mult, nrb = m["nf"], list(m["ch_mult"]), m["num_res_blocks"]
+    L, size, ch = len(ch_mult), d["image_size"], d["num_channels"]
+    attn_at = [size // 2 ** i in list(m["attn_resolutions"]) for i in range(L)]
+    prog, prog_in = m["progressive"].lower(), m["progressive_input"].lower()
+    cat = m["progressive_combine"].lower() == "cat"
+    ddpm = m["resblock_type"].lower() == "ddpm"
+    fir, rw = bool(m["fir"]), bool(m["resamp_with_conv"])
+    out, index = [], [0]
+
+    def module(params):  # one entry of all_modules: [(suffix, shape, trainable)]
+        for suffix, shape, trainable in params:
+            out.append((f"all_modules.{index[0]}.{suffix}", tuple(shape), trainable))
+        index[0] += 1
+
+    def conv(cin, cout, k, at=""):
+        return [(at + "weight", (cout, cin, k, k), True), (at + "bias", (cout,), True)]
+
+    def norm(c, at=""):
+        return [(at + "weight", (c,), True), (at + "bias", (c,), True)]
+
+    def dense(cin, cout, at=""):
+        return [(at + "weight", (cout, cin), True), (at + "bias", (cout,), True)]
+
+    def nin(cin, cout, at):
+        return [(at + "W", (cin, cout), True), (at + "b", (cout,), True)]
+
+    def resblock(cin, cout=None, up=False, down=False):
+        cout = cout or cin
+        p = (norm(cin, "GroupNorm_0.") + conv(cin, cout, 3, "Conv_0.") +
+             dense(4 * nf, cout, "Dense_0.") + norm(cout, "GroupNorm_1.") +
+             conv(cout, cout, 3, "Conv_1."))
+        if not ddpm and (cin != cout or up or down):
+            p += conv(cin, cout, 1, "Conv_2.")
+        elif ddpm and cin != cout:
+            p += nin(cin, cout, "NIN_0.")
+        module(p)
+
+    def attention(c):
+        module(norm(c, "GroupNorm_0.") + [t for i in range(4) for t in nin(c, c, f"NIN_{i}.")])
+
+    def resample(cin, cout, with_conv):
+        module(conv(cin, cout, 3, "Conv2d_0." if fir else "Conv_0.") if with_conv else [])
+
+    fourier = m["embedding_type"].lower() == "fourier"
+    if fourier:
+        module([("W", (nf,), False)])
+    if m["conditional"]:
+        module(dense(2 * nf if fourier else nf, 4 * nf))
+        module(dense(4 * nf, 4 * nf))
+    module(conv(ch, nf, 3))
+    hs_c, cin, pyr_in = [nf], nf, ch
+    for lv in range(L):
+        for _ in range(nrb):
+            resblock(cin, nf * ch_mult[lv])
+            cin = nf * ch_mult[lv]
+            if attn_at[lv]:
+                attention(cin)
+            hs_c.append(cin)
+        if lv != L - 1:
+            if ddpm:
+                resample(cin, cin, rw)
+            else:
+                resblock(cin, down=True)
+            if prog_in == "input_skip":
+                module(conv(pyr_in, cin, 1, "Conv_0."))  # Combine
+                cin *= 2 if cat else 1
+            elif prog_in == "residual":
+                resample(pyr_in, cin, True)
+                pyr_in = cin
+            hs_c.append(cin)
+    cin = hs_c[-1]
+    resblock(cin)
+    attention(cin)
+    resblock(cin)
+    pyr_ch = 0
+    for lv in reversed(range(L)):
+        for _ in range(nrb + 1):
+            resblock(cin + hs_c.pop(), nf * ch_mult[lv])
+            cin = nf * ch_mult[lv]
+        if attn_at[lv]:
+            attention(cin)
+        if prog != "none":
+            if lv == L - 1 or prog == "output_skip":
+                pyr_out = ch if prog == "output_skip" else cin
+                module(norm(cin))
+                module(conv(cin, pyr_out, 3))
+                pyr_ch = pyr_out
+            else:
+                resample(pyr_ch, cin, True)
+                pyr_ch = cin
+        if lv != 0:
+            if ddpm:
+                resample(cin, cin, rw)
+            else:
+                resblock(cin, up=True)
+    if prog != "output_skip":
+        module(norm(cin))
+        module(conv(cin, ch, 3))
+    return out
 
 
 # ---------------------------------------------------------------- PyTorch
 
+class _TensorUnpickler(pickle.Unpickler):
+    """An unpickler that builds tensors, containers and numbers and nothing
+    else (no code runs from the file): what weights_only=True does in
+    PyTorch 2, for PyTorch 1.13 (Debian's python3-torch), whose weights-only
+    unpickler rejects plain floats such as the EMA decay of every
+    score_sde_pytorch checkpoint. torch.load resolves storage classes itself."""
+    ALLOWED = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+               ("torch._utils", "_rebuild_parameter"), ("torch", "Size")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _torch_load(torch, path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        if int(torch.__version__.split(".")[0]) >= 2:
+            raise
+    restricted = types.ModuleType("sr_tensor_pickle")
+    restricted.Unpickler = _TensorUnpickler
+    restricted.load = lambda f, **kw: _TensorUnpickler(f, **kw).load()
+    return torch.load(path, map_location="cpu", pickle_module=restricted)
+
+
 def from_pth(path, cfg, which="ema"):
     import torch
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = _torch_load(torch, path)
     except Exception as e:  # pickles with non-tensor objects
         raise ConvertError(f"{path}: cannot be read as a PyTorch checkpoint of tensors ({e})")
     if not isinstance(ckpt, dict) or "model" not in ckpt:

@@ -11,6 +11,9 @@ writes for each layout into tests/model/data/:
   <name>_io.safetensors  x (N, C, H, W), cond (N,), out (N, C, H, W)
   <name>_flax.msgpack    (knee layout only) the same weights as a Flax
                          params_ema checkpoint, for the converter's test
+  <name>.pth             (ct layout only) the score_sde_pytorch-style
+                         checkpoint the weights were converted from, for the
+                         converter's round-trip test
 It also checks tools/ncsnpp.py (scorerecon's own PyTorch port) against the
 original on every layout.
 
@@ -116,6 +119,8 @@ LAYOUTS = {
 
 
 OWN_REFERENCE = {"fir_conv_up", "nearest_up"}
+# Layouts whose .pth checkpoint is kept (tests/model/test_convert.py)
+KEEP_PTH = {"ct"}
 
 
 def extract(src):
@@ -219,6 +224,8 @@ def make(name, cfg, ssp, out_dir, seed):
         torch.save(ckpt, pth)
         weights = os.path.join(out_dir, f"{name}.safetensors")
         convert.convert(pth, weights, cfg)
+        if name in KEEP_PTH:
+            subprocess.run(["cp", pth, os.path.join(out_dir, f"{name}.pth")], check=True)
     sr_safetensors.write(os.path.join(out_dir, f"{name}_io.safetensors"),
                          {"x": x.numpy(), "cond": cond.numpy(), "out": out.numpy()},
                          {"layout": name, "reference": reference})

@@ -11,6 +11,11 @@ packages=(
   libpng-dev zlib1g-dev
   libhdf5-dev       # fastMRI-style measurement files
   python3 python3-numpy python3-venv
+  python3-msgpack   # tests/model/test_convert.py: the converter's Flax path
+  # tests/model/test_convert.py: the converter's .pth path (PyTorch 1.13; a
+  # heavy install: ~110 MB download, ~480 MB on disk, ~1 min; the test
+  # skips without it)
+  python3-torch
   invesalius-examples  # a real head CT (demo and training data)
   mricron-data         # the Colin27 T1 template (demo and training data)
 )

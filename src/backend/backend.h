@@ -232,6 +232,22 @@ typedef struct sr_backend_ops {
   sr_status (*group_norm)(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
                           size_t groups, const float *gamma, const float *beta, float eps,
                           int silu, float *y);
+  /* Optional (NULL on a backend without them; the model then runs
+   * group_norm and conv2d): GroupNorm (+ SiLU) folded into the next
+   * convolution's input, so the normalised tensor is never written.
+   * group_norm_coeffs: ab (N, C, 2) = (a, c) per sample and channel, the
+   *   affine that group_norm applies, y = a x + c (a = gamma[c] rstd,
+   *   c = beta[c] - mean a, mean and rstd of the channel's group);
+   * conv2d_normed: conv2d (same contract and workspace) of act(a x + c),
+   *   (a, c) = ab[n][ci] per input channel, act = SiLU when silu; the zero
+   *   padding is of the activated tensor, as in conv2d(group_norm(x)). */
+  sr_status (*group_norm_coeffs)(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
+                                 size_t groups, const float *gamma, const float *beta, float eps,
+                                 float *ab);
+  sr_status (*conv2d_normed)(sr_backend *b, const sr_conv2d_desc *d, const float *x,
+                             const float *ab, int silu, const float *w, const float *bias,
+                             const float *bias_nc, const float *residual, float scale, float *y,
+                             void *workspace);
   /* y[i] = x[i] * sigmoid(x[i]); y may alias x. */
   sr_status (*silu)(sr_backend *b, const float *x, size_t count, float *y);
   /* Fully connected, y (N, out) = act(x) (N, in) . w^T + bias, w (out, in)

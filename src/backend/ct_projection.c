@@ -77,7 +77,8 @@ void sr_ct_filter_spectrum(sr_ct_filter filter, int64_t padded, double *out) {
     for (int64_t n = half - 1; n >= 1; n -= 2) /* small terms first */
       acc += table[(f * n) % padded] / ((double)n * (double)n);
     double ramp = 0.25 - 2.0 * acc / (pi * pi);
-    double w = 0.5 * (window_at(filter, f, padded) + window_at(filter, (padded - f) % padded, padded));
+    double w =
+        0.5 * (window_at(filter, f, padded) + window_at(filter, (padded - f) % padded, padded));
     out[f] = ramp * w;
   }
   free(table);
@@ -90,8 +91,7 @@ sr_status sr_ct_plan_alloc(sr_context *ctx, const sr_ct_projection *proj, sr_ct_
   /* Indices are 32-bit inside the projector; a line position must stay far
    * from float's integer limit so that edge positions keep sub-pixel bits. */
   const int64_t max_dim = 1 << 20;
-  if (proj->image_h < 1 || proj->image_w < 1 || proj->image_h > max_dim ||
-      proj->image_w > max_dim)
+  if (proj->image_h < 1 || proj->image_w < 1 || proj->image_h > max_dim || proj->image_w > max_dim)
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                    "CT projector: image %lld x %lld (each side must be 1 .. %lld)",
                    (long long)proj->image_h, (long long)proj->image_w, (long long)max_dim);

@@ -11,8 +11,8 @@ static const char *ref_path, *in_path;
 static double data_range;
 
 static const sr_option options[] = {
-    {"ref", 'r', SR_OPT_STRING, &ref_path, NULL, "reference image or volume (ground truth)",
-     NULL, "GT"},
+    {"ref", 'r', SR_OPT_STRING, &ref_path, NULL, "reference image or volume (ground truth)", NULL,
+     "GT"},
     {"in", 'i', SR_OPT_STRING, &in_path, NULL, "reconstruction to evaluate", NULL, "RECON"},
     {"data-range", 0, SR_OPT_DOUBLE, &data_range, "0",
      "data range R of PSNR and SSIM; 0: max - min of the reference volume", NULL, "R"},
@@ -43,14 +43,17 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_status st = sr_volume_read(ctx, ref_path, &ref);
   if (st == SR_OK) st = sr_volume_read(ctx, in_path, &x);
   if (st == SR_OK && (ref.nslices != x.nslices || ref.h != x.h || ref.w != x.w)) {
-    rc = sr_cli_fail(spec.name, "%s is %lld x %lld x %lld but the reference %s is %lld x %lld x %lld",
-                     in_path, (long long)x.nslices, (long long)x.h, (long long)x.w, ref_path,
+    rc = sr_cli_fail(spec.name,
+                     "%s is %lld x %lld x %lld but the reference %s is %lld x %lld x %lld", in_path,
+                     (long long)x.nslices, (long long)x.h, (long long)x.w, ref_path,
                      (long long)ref.nslices, (long long)ref.h, (long long)ref.w);
   } else if (st == SR_OK) {
     st = sr_cli_print_metrics(ctx, stdout, x.data, ref.data, x.nslices, x.h, x.w, data_range);
   }
-  if (st != SR_OK) rc = sr_cli_fail_status(spec.name, ctx, st);
-  else if (rc == SR_CLI_RUN) rc = 0;
+  if (st != SR_OK)
+    rc = sr_cli_fail_status(spec.name, ctx, st);
+  else if (rc == SR_CLI_RUN)
+    rc = 0;
   sr_volume_free(&ref);
   sr_volume_free(&x);
   sr_context_destroy(ctx);

@@ -68,8 +68,8 @@ sr_status sr_volume_read(sr_context *ctx, const char *path, sr_volume *out) {
       for (int64_t i = 0; i < sr_array_numel(&a); ++i) d[i] *= scale;
     }
   } else {
-    return sr_fail(ctx, SR_ERR_UNSUPPORTED, "%s: unknown image type (use .npy, .nii, .nii.gz or .png)",
-                   path);
+    return sr_fail(ctx, SR_ERR_UNSUPPORTED,
+                   "%s: unknown image type (use .npy, .nii, .nii.gz or .png)", path);
   }
   if (st == SR_OK) st = from_array(ctx, path, &a, out);
   sr_array_free(&a);

@@ -38,7 +38,7 @@ sr_status sr_cli_print_metrics(sr_context *ctx, FILE *out, const float *x, const
     fprintf(out, "%-8lld %10.4f %10.6f %12.6g\n", (long long)s, m.psnr, m.ssim, m.nmse);
     sp += m.psnr, ss += m.ssim, sn += m.nmse;
   }
-  fprintf(out, "%-8s %10.4f %10.6f %12.6g\n", "mean", sp / (double)nslices,
-          ss / (double)nslices, sn / (double)nslices);
+  fprintf(out, "%-8s %10.4f %10.6f %12.6g\n", "mean", sp / (double)nslices, ss / (double)nslices,
+          sn / (double)nslices);
   return SR_OK;
 }

@@ -1,8 +1,7 @@
-/* scorerecon reconstruct --method fbp|zero-filled|tv --in MEAS.h5 --out RECON:
- * the classical baselines (issue 3). --method score, the diffusion sampler,
- * comes with the sampler issue; its options will join this table. Slices go
- * through in batches on the chosen backend; the same C code runs on CPU and
- * CUDA (op table). */
+/* scorerecon reconstruct --method fbp|zero-filled|tv|score --in MEAS.h5 --out RECON:
+ * the classical baselines (issue 3) here, the diffusion sampler in
+ * cli/reconstruct_score.c. Slices go through in batches on the chosen
+ * backend; the same C code runs on CPU and CUDA (op table). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +12,11 @@
 #include "cli/image_volume.h"
 #include "cli/metrics_report.h"
 #include "cli/options.h"
+#include "cli/reconstruct_score.h"
 #include "cli/report.h"
 #include "core/error.h"
 #include "io/h5meas.h"
-#include "operators/ct_geometry.h"
+#include "io/meas_operator.h"
 #include "operators/ct_parallel.h"
 #include "operators/mri_cartesian.h"
 #include "operators/tv_recon.h"
@@ -56,6 +56,7 @@ static const sr_option options[] = {
      "data range of the metrics (0: max - min of the reference)", NULL, "R"},
     {"model", 0, SR_OPT_STRING, &model_path, NULL, "score: score-network weights (.safetensors)",
      NULL, "M"},
+    SR_RECONSTRUCT_SCORE_OPTIONS, /* the sampler's options: cli/reconstruct_score.h */
 };
 
 static const sr_command_spec spec = {
@@ -69,30 +70,6 @@ static const sr_command_spec spec = {
     0};
 
 static const sr_backend_kind device_kinds[] = {SR_BACKEND_AUTO, SR_BACKEND_CPU, SR_BACKEND_CUDA};
-
-/* The measurement operator of the file, on backend b. */
-static sr_status make_operator(sr_context *ctx, sr_backend *b, const sr_meas *m,
-                               sr_operator **op) {
-  if (m->modality == SR_MODALITY_MRI)
-    return sr_mri_cartesian_create(b, m->mri.h, m->mri.w, m->mri.mask, op);
-  const sr_ct_meas *c = &m->ct;
-  double *ang = (double *)malloc((size_t)c->n_views * sizeof(double));
-  if (!ang) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate angles");
-  for (int64_t v = 0; v < c->n_views; ++v) ang[v] = c->angles[v];
-  sr_ct_geometry g;
-  memset(&g, 0, sizeof g);
-  sr_status st = sr_ct_geometry_init_angles(ctx, &g, c->image_h, c->image_w, ang, c->n_views);
-  free(ang);
-  if (st == SR_OK) {
-    g.n_det = c->n_det;
-    g.det_spacing = c->det_spacing;
-    g.pixel_size = c->pixel_spacing;
-    g.det_offset = c->det_offset;
-    st = sr_ct_parallel_create(b, &g, op);
-  }
-  sr_ct_geometry_release(&g);
-  return st;
-}
 
 /* Runs the method on slices [s0, s0 + ns). */
 static sr_status run_batch(sr_backend *b, sr_operator *op, const sr_meas *m, size_t s0, size_t ns,
@@ -120,6 +97,10 @@ static int run(sr_context *ctx, const sr_meas *m) {
   sr_backend *b = sr_context_get_backend(ctx);
   int is_mri = m->modality == SR_MODALITY_MRI;
   int meth = method == METHOD_AUTO ? (is_mri ? METHOD_ZERO_FILLED : METHOD_FBP) : method;
+  if (meth == METHOD_SCORE) {
+    const sr_score_cli_common c = {in_path, out_path, ref_path, model_path, batch, data_range};
+    return sr_reconstruct_score(spec.name, ctx, m, &c);
+  }
   if (meth == METHOD_FBP && is_mri)
     return sr_cli_fail(spec.name, "%s holds MRI k-space: FBP is for CT (use zero-filled or tv)", in_path);
   if (meth == METHOD_ZERO_FILLED && !is_mri)
@@ -131,7 +112,7 @@ static int run(sr_context *ctx, const sr_meas *m) {
   sr_operator *op = NULL;
   float *dy = NULL, *dx = NULL, *out = NULL;
   sr_tv_info info = {0};
-  sr_status st = make_operator(ctx, b, m, &op);
+  sr_status st = sr_meas_make_operator(b, m, SR_MEAS_OP_DEFAULT, &op);
   if (st == SR_OK) {
     size_t yfl = op->meas_elems * (op->meas_dtype == SR_DTYPE_C64 ? 2 : 1);
     st = b->ops->alloc(b, bs * yfl * sizeof(float), (void **)&dy);
@@ -181,9 +162,7 @@ int sr_cmd_reconstruct(int argc, char **argv) {
   int rc = sr_options_parse(&spec, argc, argv, &nargs, &args);
   if (rc != SR_CLI_RUN) return rc;
   if (!in_path || !out_path) return sr_cli_usage(spec.name, "--in and --out are required");
-  if (method == METHOD_SCORE)
-    return sr_cli_fail(spec.name, "--method score needs the diffusion sampler, which this build "
-                                  "does not have yet (use fbp, zero-filled or tv)");
+  if (method == METHOD_SCORE && (rc = sr_reconstruct_score_check(spec.name)) != 0) return rc;
   if (iters < 0 || batch < 0 || threads < 0 || tv_weight < 0.0 || !(step_ratio > 0.0) ||
       data_range < 0.0)
     return sr_cli_usage(spec.name, "--iters, --batch, --threads, --tv-weight and --data-range "

@@ -95,7 +95,27 @@ int sr_cmd_score(int argc, char **argv) {
                        in_path, in.ndim, info.num_channels);
     goto done;
   }
+  if (info.size_multiple > 0 &&
+      (d[2] % info.size_multiple != 0 || d[3] % info.size_multiple != 0)) {
+    code = sr_cli_fail("score",
+                       "%s: %lldx%lld images: the model needs H and W to be multiples of %d",
+                       in_path, (long long)d[2], (long long)d[3], info.size_multiple);
+    goto done;
+  }
   if ((s = sr_array_to_f32(ctx, in_path, &in, &x32)) != SR_OK) goto fail;
+  {
+    /* NaN or Inf in would come out as NaN everywhere: refuse it up front */
+    const float *v = (const float *)x32.data;
+    const size_t count = x32.nbytes / sizeof(float);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (!isfinite(v[i]) && bad++ == 0) first = i;
+    if (bad) {
+      code = sr_cli_fail("score", "%s: %zu non-finite values (NaN or Inf), the first at index %zu",
+                         in_path, bad, first);
+      goto done;
+    }
+  }
   if ((s = sr_tensor_alloc(ctx, SR_DTYPE_F32, d[0], d[1], d[2], d[3], &tx)) != SR_OK) goto fail;
   if ((s = sr_tensor_alloc(ctx, SR_DTYPE_F32, d[0], d[1], d[2], d[3], &ty)) != SR_OK) goto fail;
   if ((s = sr_tensor_upload(ctx, &tx, x32.data, x32.nbytes)) != SR_OK) goto fail;

@@ -30,18 +30,17 @@ static double accel, center_fraction, noise_sigma, i0, atten_scale;
 static int mask_choice, inverse_crime, normalize;
 
 static const sr_option options[] = {
-    {"in", 'i', SR_OPT_STRING, &in_path, NULL, "image or volume: .npy, .nii, .nii.gz, .png",
-     NULL, "IMAGE"},
+    {"in", 'i', SR_OPT_STRING, &in_path, NULL, "image or volume: .npy, .nii, .nii.gz, .png", NULL,
+     "IMAGE"},
     {"out", 'o', SR_OPT_STRING, &out_path, NULL, "measurement file to write (.h5)", NULL,
      "MEAS.h5"},
     {"angles", 0, SR_OPT_INT, &angles, "0",
      "CT: views of the full scan over [0, pi); 0: the image side (the paper's 320)", NULL, "N"},
     {"views", 0, SR_OPT_INT, &views, "0",
-     "CT: keep N views of the full scan, rows round(linspace(0, full - 1, N)); 0: all", NULL,
-     "N"},
+     "CT: keep N views of the full scan, rows round(linspace(0, full - 1, N)); 0: all", NULL, "N"},
     {"mask", 0, SR_OPT_CHOICE, &mask_choice, "auto",
-     "MRI mask; auto: paper when --n-keep is given, else random", "auto|random|equispaced|paper|vd2d",
-     NULL},
+     "MRI mask; auto: paper when --n-keep is given, else random",
+     "auto|random|equispaced|paper|vd2d", NULL},
     {"accel", 0, SR_OPT_DOUBLE, &accel, "4", "MRI: nominal acceleration (random, equispaced, vd2d)",
      NULL, "R"},
     {"center-fraction", 0, SR_OPT_DOUBLE, &center_fraction, "0.08",
@@ -78,8 +77,8 @@ static const char *const mask_names[] = {"auto", "random", "equispaced", "paper"
 /* x += sigma * N(0, 1), n per slice; slice s draws from key (seed, s). */
 static sr_status add_noise(sr_backend *b, float *x, size_t nslices, size_t n, double sigma,
                            float *z) {
-  sr_rng_stream rs = {.seed = (uint32_t)seed, .first_slice = 0, .step = 0,
-                      .purpose = SR_DRAW_MEASUREMENT_NOISE};
+  sr_rng_stream rs = {
+      .seed = (uint32_t)seed, .first_slice = 0, .step = 0, .purpose = SR_DRAW_MEASUREMENT_NOISE};
   SR_TRY(b->ops->randn(b, z, nslices, n, rs));
   return b->ops->axpby(b, x, z, nslices * n, (float)sigma, 1.0f);
 }
@@ -167,7 +166,8 @@ static sr_status project_fine(sr_context *ctx, sr_backend *b, const sr_ct_geomet
   sr_operator *op = NULL;
   sr_status st = sr_ct_parallel_create(b, &fine, &op);
   size_t fplane = (size_t)(4 * v->h * v->w), fbins = (size_t)(g->n_angles * fine.n_det);
-  float *fimg = (float *)malloc(fplane * sizeof(float)), *fsino = (float *)malloc(fbins * sizeof(float));
+  float *fimg = (float *)malloc(fplane * sizeof(float)),
+        *fsino = (float *)malloc(fbins * sizeof(float));
   if (st == SR_OK && (!fimg || !fsino))
     st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate the fine projection");
   for (int64_t s = 0; st == SR_OK && s < v->nslices; ++s) {
@@ -195,8 +195,8 @@ static sr_status poisson_noise(sr_backend *b, float *p, size_t nslices, size_t n
   float pmax = 0.0f;
   for (size_t i = 0; i < total; ++i) pmax = p[i] > pmax ? p[i] : pmax;
   double a = atten_scale > 0.0 ? atten_scale : (pmax > 0.0f ? 4.0 / pmax : 1.0);
-  sr_rng_stream rs = {.seed = (uint32_t)seed, .first_slice = 0, .step = 0,
-                      .purpose = SR_DRAW_MEASUREMENT_NOISE};
+  sr_rng_stream rs = {
+      .seed = (uint32_t)seed, .first_slice = 0, .step = 0, .purpose = SR_DRAW_MEASUREMENT_NOISE};
   SR_TRY(b->ops->randn(b, z, nslices, n, rs));
   for (size_t i = 0; i < total; ++i) {
     double lambda = i0 * exp(-a * (double)p[i]);
@@ -211,8 +211,9 @@ static sr_status simulate_ct(sr_context *ctx, sr_backend *b, const sr_volume *v)
   int64_t n_full = angles > 0 ? angles : (v->h > v->w ? v->h : v->w);
   int64_t n_views = views > 0 ? views : n_full;
   if (n_views > n_full)
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--views %lld exceeds the %lld views of the full scan",
-                   (long long)n_views, (long long)n_full);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
+                   "--views %lld exceeds the %lld views of the full scan", (long long)n_views,
+                   (long long)n_full);
   sr_ct_geometry full, g;
   memset(&full, 0, sizeof full);
   memset(&g, 0, sizeof g);
@@ -252,7 +253,10 @@ static sr_status simulate_ct(sr_context *ctx, sr_backend *b, const sr_volume *v)
     m.n_full = n_full;
     m.det_spacing = g.det_spacing, m.pixel_spacing = g.pixel_size, m.det_offset = g.det_offset;
     m.target = v->data;
-    snprintf(m.noise, sizeof m.noise, "%s", i0 > 0.0 ? "poisson" : noise_sigma > 0.0 ? "gaussian" : "none");
+    snprintf(m.noise, sizeof m.noise, "%s",
+             i0 > 0.0            ? "poisson"
+             : noise_sigma > 0.0 ? "gaussian"
+                                 : "none");
     m.noise_sigma = noise_sigma, m.i0 = i0, m.seed = seed;
     st = sr_ct_meas_write(ctx, out_path, &m);
   }
@@ -261,8 +265,8 @@ static sr_status simulate_ct(sr_context *ctx, sr_backend *b, const sr_volume *v)
            "%s -> %s\n",
            (long long)v->nslices, (long long)v->h, (long long)v->w, (long long)n_views,
            (long long)n_full, (long long)g.n_det,
-           inverse_crime ? "same operator (inverse crime)" : "2x finer image and detector",
-           m.noise, out_path);
+           inverse_crime ? "same operator (inverse crime)" : "2x finer image and detector", m.noise,
+           out_path);
   free(m.sinogram), free(m.angles), free(m.view_index), free(z), free(rows);
   sr_ct_geometry_release(&full);
   sr_ct_geometry_release(&g);
@@ -276,7 +280,8 @@ int sr_cmd_simulate(int argc, char **argv) {
   int rc = sr_options_parse(&spec, argc, argv, &nargs, &args);
   if (rc != SR_CLI_RUN) return rc;
   int is_ct = strcmp(args[0], "ct") == 0, is_mri = strcmp(args[0], "mri") == 0;
-  if (!is_ct && !is_mri) return sr_cli_usage(spec.name, "modality must be ct or mri, got '%s'", args[0]);
+  if (!is_ct && !is_mri)
+    return sr_cli_usage(spec.name, "modality must be ct or mri, got '%s'", args[0]);
   if (!in_path || !out_path) return sr_cli_usage(spec.name, "--in and --out are required");
   if (angles < 0 || views < 0 || n_keep < 0 || seed < 0 || seed > UINT32_MAX)
     return sr_cli_usage(spec.name, "--angles, --views, --n-keep and --seed must be >= 0");

@@ -19,8 +19,8 @@
  *               such a subset (the paper's sparse views)
  *   /target     (slices, H, W) float32, when known
  *   attributes on /: modality "ct", image_h, image_w, n_det, det_spacing,
- *   det_offset, pixel_spacing (src/operators/ct_geometry.h), n_full_views, noise ("none", "gaussian", "poisson"),
- *   noise_sigma, i0, seed, scorerecon_version.
+ *   det_offset, pixel_spacing (src/operators/ct_geometry.h), n_full_views, noise ("none",
+ * "gaussian", "poisson"), noise_sigma, i0, seed, scorerecon_version.
  *
  * Readers accept our files and real fastMRI single-coil files: k-space may
  * be stored as complex64 or complex128 compounds ({r, i} or {real, imag});
@@ -59,8 +59,8 @@ typedef struct sr_mri_meas {
   double center_fraction; /* 0 if unknown */
   int64_t n_keep;         /* paper masks, 0 otherwise */
   int64_t seed;
-  double noise_sigma; /* per real component of k-space */
-  int fastmri;        /* 1 when read from a fastMRI file (no scorerecon attributes) */
+  double noise_sigma;         /* per real component of k-space */
+  int fastmri;                /* 1 when read from a fastMRI file (no scorerecon attributes) */
   int64_t source_h, source_w; /* the file's k-space grid before any crop */
 } sr_mri_meas;
 
@@ -73,8 +73,8 @@ typedef struct sr_ct_meas {
   int64_t n_full;      /* size of the full set (0 when view_index is NULL) */
   double det_spacing, pixel_spacing;
   double det_offset; /* the axis' bin is n_det / 2 + det_offset (ct_geometry.h) */
-  float *target; /* (nslices, image_h, image_w) or NULL */
-  char noise[16]; /* "none", "gaussian", "poisson" */
+  float *target;     /* (nslices, image_h, image_w) or NULL */
+  char noise[16];    /* "none", "gaussian", "poisson" */
   double noise_sigma, i0;
   int64_t seed;
 } sr_ct_meas;

@@ -7,7 +7,9 @@
 #include "core/error.h"
 #include "io/h5meas_internal.h"
 
-void sr_h5_silence(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void sr_h5_silence(void) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 hid_t sr_h5_complex64_type(void) {
   hid_t t = H5Tcreate(H5T_COMPOUND, 2 * sizeof(float));
@@ -49,8 +51,8 @@ sr_status sr_mri_meas_validate(sr_context *ctx, const char *what, const sr_mri_m
   for (size_t k = 0; k < plane; ++k) {
     float v = m->mask[k];
     if (v != 0.0f && v != 1.0f)
-      return sr_fail(ctx, SR_ERR_FORMAT, "%s: mask value %g at (%zu, %zu) is neither 0 nor 1",
-                     what, (double)v, k / (size_t)m->w, k % (size_t)m->w);
+      return sr_fail(ctx, SR_ERR_FORMAT, "%s: mask value %g at (%zu, %zu) is neither 0 nor 1", what,
+                     (double)v, k / (size_t)m->w, k % (size_t)m->w);
     ones += v != 0.0f;
   }
   if (ones == 0) return sr_fail(ctx, SR_ERR_FORMAT, "%s: the mask measures nothing", what);
@@ -68,8 +70,8 @@ sr_status sr_mri_meas_validate(sr_context *ctx, const char *what, const sr_mri_m
   if (m->target) {
     bad = first_nonfinite(m->target, n);
     if (bad < n)
-      return sr_fail(ctx, SR_ERR_NUMERIC, "%s: the target image holds NaN or Inf (slice %zu)",
-                     what, bad / plane);
+      return sr_fail(ctx, SR_ERR_NUMERIC, "%s: the target image holds NaN or Inf (slice %zu)", what,
+                     bad / plane);
   }
   if (!(m->noise_sigma >= 0.0) || !isfinite(m->noise_sigma))
     return sr_fail(ctx, SR_ERR_FORMAT, "%s: noise_sigma %g is not a number >= 0", what,
@@ -113,9 +115,8 @@ sr_status sr_ct_meas_validate(sr_context *ctx, const char *what, const sr_ct_mea
       double expect = SR_H5_PI * (double)k / (double)m->n_full;
       if (fabs((double)m->angles[v] - expect) > 1e-5)
         return sr_fail(ctx, SR_ERR_FORMAT,
-                       "%s: angle %lld is %.7f rad but view_index says %.7f (row %d of %lld)",
-                       what, (long long)v, (double)m->angles[v], expect, (int)k,
-                       (long long)m->n_full);
+                       "%s: angle %lld is %.7f rad but view_index says %.7f (row %d of %lld)", what,
+                       (long long)v, (double)m->angles[v], expect, (int)k, (long long)m->n_full);
     }
   }
   if (m->target) {

@@ -17,9 +17,13 @@ typedef struct h5r {
   hid_t file;
 } h5r;
 
-static int has(h5r *r, const char *name) { return H5Lexists(r->file, name, H5P_DEFAULT) > 0; }
+static int has(h5r *r, const char *name) {
+  return H5Lexists(r->file, name, H5P_DEFAULT) > 0;
+}
 
-static int has_attr(h5r *r, const char *name) { return H5Aexists(r->file, name) > 0; }
+static int has_attr(h5r *r, const char *name) {
+  return H5Aexists(r->file, name) > 0;
+}
 
 /* Shape of a dataset: rank 1..4, every dimension >= 1, total bytes within
  * the array limit for elem_size-byte elements. */
@@ -30,8 +34,8 @@ static sr_status shape_of(h5r *r, hid_t d, const char *name, size_t elem_size, i
   hsize_t dims[H5S_MAX_RANK];
   if (nd < 1 || nd > 4 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
     sr_h5_close(space);
-    return sr_fail(r->ctx, SR_ERR_FORMAT, "%s: dataset '%s' has rank %d (expected 1 to 4)",
-                   r->path, name, nd);
+    return sr_fail(r->ctx, SR_ERR_FORMAT, "%s: dataset '%s' has rank %d (expected 1 to 4)", r->path,
+                   name, nd);
   }
   sr_h5_close(space);
   for (int i = 0; i < nd; ++i) {
@@ -54,8 +58,9 @@ static sr_status open_dataset(h5r *r, const char *name, hid_t *d) {
 
 static void *alloc_or_fail(h5r *r, size_t bytes, const char *name, sr_status *st) {
   void *p = malloc(bytes ? bytes : 1);
-  if (!p) *st = sr_fail(r->ctx, SR_ERR_OUT_OF_MEMORY, "%s: cannot allocate '%s' (%zu bytes)",
-                        r->path, name, bytes);
+  if (!p)
+    *st = sr_fail(r->ctx, SR_ERR_OUT_OF_MEMORY, "%s: cannot allocate '%s' (%zu bytes)", r->path,
+                  name, bytes);
   return p;
 }
 
@@ -182,8 +187,8 @@ static sr_status crop_kspace(h5r *r, sr_mri_meas *m, int64_t h, int64_t w) {
   sr_backend *b = NULL;
   SR_TRY(sr_cpu_backend_create(r->ctx, 0, &b));
   size_t big = (size_t)(m->h * m->w), small = (size_t)(h * w);
-  sr_status st = b->ops->fft2c(b, m->kspace, m->kspace, (size_t)m->nslices, (size_t)m->h,
-                               (size_t)m->w, 1);
+  sr_status st =
+      b->ops->fft2c(b, m->kspace, m->kspace, (size_t)m->nslices, (size_t)m->h, (size_t)m->w, 1);
   float *k = st == SR_OK ? (float *)alloc_or_fail(r, 2 * small * (size_t)m->nslices * sizeof(float),
                                                   "cropped k-space", &st)
                          : NULL;
@@ -228,10 +233,10 @@ static sr_status read_mask(h5r *r, sr_mri_meas *m) {
   int rank = 0;
   int64_t shape[4];
   st = shape_of(r, d, "mask", sizeof(float), &rank, shape);
-  int ok = st == SR_OK &&
-           ((rank == 1 && shape[0] == m->w) ||
-            (rank == 2 && shape[0] == m->h && shape[1] == m->w) ||
-            (rank == 3 && shape[0] == m->nslices && shape[1] == m->h && shape[2] == m->w));
+  int ok =
+      st == SR_OK &&
+      ((rank == 1 && shape[0] == m->w) || (rank == 2 && shape[0] == m->h && shape[1] == m->w) ||
+       (rank == 3 && shape[0] == m->nslices && shape[1] == m->h && shape[2] == m->w));
   if (st == SR_OK && !ok)
     st = sr_fail(r->ctx, SR_ERR_SHAPE,
                  "%s: mask shape does not match k-space (%lld, %lld, %lld): expected (W,), "
@@ -262,8 +267,8 @@ static sr_status read_mask(h5r *r, sr_mri_meas *m) {
   return st;
 }
 
-static sr_status read_target(h5r *r, const char *name, int64_t nslices, float **out,
-                             int64_t *h, int64_t *w) {
+static sr_status read_target(h5r *r, const char *name, int64_t nslices, float **out, int64_t *h,
+                             int64_t *w) {
   hid_t d;
   SR_TRY(open_dataset(r, name, &d));
   int rank = 0;
@@ -336,8 +341,9 @@ static sr_status read_mri(h5r *r, sr_mri_meas *m) {
 
   if (m->target && (th != m->h || tw != m->w)) {
     if (th > m->h || tw > m->w)
-      return sr_fail(r->ctx, SR_ERR_SHAPE, "%s: target %lld x %lld is larger than k-space %lld x %lld",
-                     r->path, (long long)th, (long long)tw, (long long)m->h, (long long)m->w);
+      return sr_fail(r->ctx, SR_ERR_SHAPE,
+                     "%s: target %lld x %lld is larger than k-space %lld x %lld", r->path,
+                     (long long)th, (long long)tw, (long long)m->h, (long long)m->w);
     size_t plane = (size_t)(m->h * m->w);
     for (size_t k = 0; k < plane; ++k)
       if (m->mask[k] == 0.0f)
@@ -372,14 +378,14 @@ static sr_status read_ct(h5r *r, sr_ct_meas *m) {
   sr_h5_close(d);
   SR_TRY(st);
 
-  if (!has(r, "angles"))
-    return sr_fail(r->ctx, SR_ERR_FORMAT, "%s: no 'angles' dataset", r->path);
+  if (!has(r, "angles")) return sr_fail(r->ctx, SR_ERR_FORMAT, "%s: no 'angles' dataset", r->path);
   SR_TRY(open_dataset(r, "angles", &d));
   st = shape_of(r, d, "angles", sizeof(float), &rank, shape);
   if (st == SR_OK && (rank != 1 || shape[0] != m->n_views))
-    st = sr_fail(r->ctx, SR_ERR_SHAPE, "%s: 'angles' must hold %lld values, one per view",
-                 r->path, (long long)m->n_views);
-  if (st == SR_OK) m->angles = (float *)alloc_or_fail(r, (size_t)m->n_views * sizeof(float), "angles", &st);
+    st = sr_fail(r->ctx, SR_ERR_SHAPE, "%s: 'angles' must hold %lld values, one per view", r->path,
+                 (long long)m->n_views);
+  if (st == SR_OK)
+    m->angles = (float *)alloc_or_fail(r, (size_t)m->n_views * sizeof(float), "angles", &st);
   if (st == SR_OK) st = read_float(r, d, "angles", (size_t)m->n_views, m->angles);
   sr_h5_close(d);
   SR_TRY(st);
@@ -391,10 +397,12 @@ static sr_status read_ct(h5r *r, sr_ct_meas *m) {
       st = sr_fail(r->ctx, SR_ERR_SHAPE, "%s: 'view_index' must hold %lld values", r->path,
                    (long long)m->n_views);
     float *tmp = NULL;
-    if (st == SR_OK) tmp = (float *)alloc_or_fail(r, (size_t)m->n_views * sizeof(float), "view_index", &st);
+    if (st == SR_OK)
+      tmp = (float *)alloc_or_fail(r, (size_t)m->n_views * sizeof(float), "view_index", &st);
     if (st == SR_OK) st = read_float(r, d, "view_index", (size_t)m->n_views, tmp);
     if (st == SR_OK)
-      m->view_index = (int32_t *)alloc_or_fail(r, (size_t)m->n_views * sizeof(int32_t), "view_index", &st);
+      m->view_index =
+          (int32_t *)alloc_or_fail(r, (size_t)m->n_views * sizeof(int32_t), "view_index", &st);
     for (int64_t v = 0; st == SR_OK && v < m->n_views; ++v) {
       if (tmp[v] != floorf(tmp[v]) || fabsf(tmp[v]) > 1e9f)
         st = sr_fail(r->ctx, SR_ERR_FORMAT, "%s: view_index holds a non-integer", r->path);
@@ -432,9 +440,9 @@ static sr_status read_ct(h5r *r, sr_ct_meas *m) {
     int64_t th = 0, tw = 0;
     SR_TRY(read_target(r, "target", m->nslices, &m->target, &th, &tw));
     if (th != m->image_h || tw != m->image_w)
-      return sr_fail(r->ctx, SR_ERR_SHAPE, "%s: target is %lld x %lld but image_h/w say %lld x %lld",
-                     r->path, (long long)th, (long long)tw, (long long)m->image_h,
-                     (long long)m->image_w);
+      return sr_fail(r->ctx, SR_ERR_SHAPE,
+                     "%s: target is %lld x %lld but image_h/w say %lld x %lld", r->path,
+                     (long long)th, (long long)tw, (long long)m->image_h, (long long)m->image_w);
   }
   return sr_ct_meas_validate(r->ctx, r->path, m);
 }

@@ -46,8 +46,12 @@ static void attr(h5w *w, const char *name, hid_t type, const void *value) {
   sr_h5_close(space);
 }
 
-static void attr_double(h5w *w, const char *name, double v) { attr(w, name, H5T_NATIVE_DOUBLE, &v); }
-static void attr_int(h5w *w, const char *name, int64_t v) { attr(w, name, H5T_NATIVE_INT64, &v); }
+static void attr_double(h5w *w, const char *name, double v) {
+  attr(w, name, H5T_NATIVE_DOUBLE, &v);
+}
+static void attr_int(h5w *w, const char *name, int64_t v) {
+  attr(w, name, H5T_NATIVE_INT64, &v);
+}
 
 /* Fixed-length, NUL-padded ASCII: what h5py reads as bytes / str. */
 static void attr_string(h5w *w, const char *name, const char *s) {
@@ -127,7 +131,8 @@ sr_status sr_mri_meas_write(sr_context *ctx, const char *path, const sr_mri_meas
   dataset(&w, "kspace", c64, c64, 3, shape3, m->kspace);
   sr_h5_close(c64);
   dataset(&w, "mask", H5T_STD_U8LE, H5T_NATIVE_UCHAR, 2, shape2, mask8);
-  if (m->target) dataset(&w, "reconstruction_esc", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, shape3, m->target);
+  if (m->target)
+    dataset(&w, "reconstruction_esc", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, shape3, m->target);
   common_attrs(&w, "mri");
   attr_string(&w, "acquisition", "simulated");
   attr_double(&w, "max", max);

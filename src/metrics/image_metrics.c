@@ -74,8 +74,7 @@ sr_status sr_ssim(sr_context *ctx, const float *x, const float *ref, size_t h, s
     return sr_fail(ctx, SR_ERR_SHAPE, "SSIM needs slices of at least %d x %d pixels, got %zu x %zu",
                    SR_SSIM_MIN_SIDE, SR_SSIM_MIN_SIDE, h, w);
   if (!(data_range > 0.0) || !isfinite(data_range))
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "SSIM data range must be > 0, got %g",
-                   data_range);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "SSIM data range must be > 0, got %g", data_range);
   double k[2 * SSIM_RADIUS + 1], ksum = 0.0;
   for (int t = -SSIM_RADIUS; t <= SSIM_RADIUS; ++t) {
     k[t + SSIM_RADIUS] = exp(-0.5 * (double)(t * t) / (SSIM_SIGMA * SSIM_SIGMA));
@@ -86,7 +85,8 @@ sr_status sr_ssim(sr_context *ctx, const float *x, const float *ref, size_t h, s
   size_t n = h * w;
   /* Five products, five moments, one temporary: 11 planes of doubles. */
   double *buf = (double *)malloc(11 * n * sizeof(double));
-  if (!buf) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate SSIM buffers for %zu x %zu", h, w);
+  if (!buf)
+    return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate SSIM buffers for %zu x %zu", h, w);
   double *px = buf, *py = px + n, *pxx = py + n, *pyy = pxx + n, *pxy = pyy + n;
   double *ux = pxy + n, *uy = ux + n, *uxx = uy + n, *uyy = uxx + n, *uxy = uyy + n;
   double *tmp = uxy + n;

@@ -4,6 +4,9 @@
  * a dry run records the peak and the workspace sizes, later runs reuse the
  * plan. Fusions, all exact rewrites of the reference:
  *   act(GroupNorm(x))            -> group_norm(silu=1)
+ *   conv(act(GroupNorm(x)))      -> group_norm_coeffs + conv2d_normed, on
+ *                                   backends that have them (the CPU): the
+ *                                   normalised tensor is never written
  *   Conv_0(h) + Dense_0(act(temb))[:, :, None, None]
  *                                -> conv2d with per-sample bias (bias_nc)
  *   (x + Conv_1(h)) / sqrt(2)    -> conv2d with residual and scale
@@ -99,9 +102,11 @@ static size_t per_sample(const act *a) { return (size_t)a->c * a->h * a->w; }
 
 /* ---------------------------------------------------------------- layers */
 
-/* y = scale * (conv(x) + bias + bias_nc + residual). */
-static act *conv(exec *e, act *x, int c_out, int k, int stride, int pt, int pl, int pb, int pr,
-                 size_t w_off, size_t b_off, act *bias_nc, act *residual, float scale) {
+/* y = scale * (conv(x') + bias + bias_nc + residual), x' = x, or
+ * act(a x + c) with (a, c) per channel from ab (conv2d_normed). */
+static act *conv_ab(exec *e, act *x, act *ab, int silu, int c_out, int k, int stride, int pt,
+                    int pl, int pb, int pr, size_t w_off, size_t b_off, act *bias_nc,
+                    act *residual, float scale) {
   if (e->st != SR_OK || !x) return NULL;
   sr_conv2d_desc d;
   e->st = sr_conv2d_desc_init(e->ctx, &d, e->n, x->c, x->h, x->w, c_out, k, k, stride, pt, pl,
@@ -118,9 +123,19 @@ static act *conv(exec *e, act *x, int c_out, int k, int stride, int pt, int pl, 
     }
     return y;
   }
-  RUN(e->b->ops->conv2d(e->b, &d, P(e, x), W(e, w_off), W(e, b_off), P(e, bias_nc),
-                        P(e, residual), scale, P(e, y), e->m->conv_ws));
+  if (ab)
+    RUN(e->b->ops->conv2d_normed(e->b, &d, P(e, x), P(e, ab), silu, W(e, w_off), W(e, b_off),
+                                 P(e, bias_nc), P(e, residual), scale, P(e, y), e->m->conv_ws));
+  else
+    RUN(e->b->ops->conv2d(e->b, &d, P(e, x), W(e, w_off), W(e, b_off), P(e, bias_nc),
+                          P(e, residual), scale, P(e, y), e->m->conv_ws));
   return y;
+}
+
+static act *conv(exec *e, act *x, int c_out, int k, int stride, int pt, int pl, int pb, int pr,
+                 size_t w_off, size_t b_off, act *bias_nc, act *residual, float scale) {
+  return conv_ab(e, x, NULL, 0, c_out, k, stride, pt, pl, pb, pr, w_off, b_off, bias_nc,
+                 residual, scale);
 }
 
 static act *conv3(exec *e, act *x, int c_out, size_t w_off, size_t b_off, act *bias_nc,
@@ -144,6 +159,37 @@ static act *group_norm(exec *e, act *x, size_t g_off, size_t b_off, int silu) {
   if (e->st != SR_OK || !x) return NULL;
   act *y = new_act(e, x->c, x->h, x->w);
   group_norm_into(e, x, y, g_off, b_off, silu);
+  return y;
+}
+
+/* Whether GroupNorm can be folded into the convolution that follows it. */
+static int fused_norm(const exec *e) {
+  return e->b && e->b->ops->group_norm_coeffs && e->b->ops->conv2d_normed;
+}
+
+/* A k x k stride-1 "same" conv (k = 3 or 1) of act(GroupNorm(x)): folded
+ * into the conv where the backend can; otherwise the normalised tensor,
+ * written over x when `consume` (the caller's x is not used again). */
+static act *norm_conv(exec *e, act *x, size_t g_off, size_t gb_off, int silu, int consume,
+                      int c_out, int k, size_t w_off, size_t b_off, act *bias_nc, act *residual,
+                      float scale) {
+  if (e->st != SR_OK || !x) return NULL;
+  const int p = k / 2;
+  if (fused_norm(e)) {
+    act *ab = new_act(e, 2 * x->c, 1, 1); /* (N, C, 2) */
+    if (!ab) return NULL;
+    RUN(e->b->ops->group_norm_coeffs(e->b, P(e, x), (size_t)e->n, (size_t)x->c,
+                                     (size_t)x->h * x->w, (size_t)sr_ncsnpp_groups(x->c),
+                                     W(e, g_off), W(e, gb_off), 1e-6f, P(e, ab)));
+    act *y = conv_ab(e, x, ab, silu, c_out, k, 1, p, p, p, p, w_off, b_off, bias_nc, residual,
+                     scale);
+    release(e, ab);
+    return y;
+  }
+  act *h = consume ? ref(x) : new_act(e, x->c, x->h, x->w);
+  group_norm_into(e, x, h, g_off, gb_off, silu);
+  act *y = conv(e, h, c_out, k, 1, p, p, p, p, w_off, b_off, bias_nc, residual, scale);
+  release(e, h);
   return y;
 }
 
@@ -190,31 +236,35 @@ static act *concat(exec *e, act *a, act *b) {
  * by the caller. */
 static act *resblock(exec *e, const sr_module *m, act *x, act *temb) {
   if (e->st != SR_OK || !x) return NULL;
-  act *h = group_norm(e, x, m->p[SR_P_GN0_W], m->p[SR_P_GN0_B], 1);
+  act *dense = temb ? linear(e, temb, m->out_ch, m->p[SR_P_DENSE_W], m->p[SR_P_DENSE_B], 1) : NULL;
   act *xs = ref(x);
-  if (m->up || m->down) {
-    /* FIR or naive resampling of both branches (the descriptors hold
-     * whichever the config asks for). */
+  act *h2;
+  if (!m->up && !m->down) {
+    h2 = norm_conv(e, x, m->p[SR_P_GN0_W], m->p[SR_P_GN0_B], 1, 0, m->out_ch, 3,
+                   m->p[SR_P_CONV0_W], m->p[SR_P_CONV0_B], dense, NULL, 1.0f);
+  } else {
+    /* GroupNorm, FIR or naive resampling of both branches (the descriptors
+     * hold whichever the config asks for), then Conv_0 */
+    act *h = group_norm(e, x, m->p[SR_P_GN0_W], m->p[SR_P_GN0_B], 1);
     const sr_fir_desc *f = m->up ? &e->m->firs.up : &e->m->firs.down;
-    act *h2 = fir(e, h, f, SR_PARAM_ABSENT);
+    act *hr = fir(e, h, f, SR_PARAM_ABSENT);
     release(e, h);
-    h = h2;
     act *x2 = fir(e, xs, f, SR_PARAM_ABSENT);
     release(e, xs);
     xs = x2;
+    h2 = conv3(e, hr, m->out_ch, m->p[SR_P_CONV0_W], m->p[SR_P_CONV0_B], dense, NULL, 1.0f);
+    release(e, hr);
   }
-  act *dense = temb ? linear(e, temb, m->out_ch, m->p[SR_P_DENSE_W], m->p[SR_P_DENSE_B], 1) : NULL;
-  act *h2 = conv3(e, h, m->out_ch, m->p[SR_P_CONV0_W], m->p[SR_P_CONV0_B], dense, NULL, 1.0f);
-  release(e, h);
   release(e, dense);
-  group_norm_into(e, h2, h2, m->p[SR_P_GN1_W], m->p[SR_P_GN1_B], 1); /* Dropout_0: identity */
   act *skip = xs;
   if (m->has_skip) {
     skip = conv1(e, xs, m->out_ch, m->p[SR_P_SKIP_W], m->p[SR_P_SKIP_B], NULL, 1.0f);
     release(e, xs);
   }
+  /* GroupNorm_1, act, Dropout_0 (identity), Conv_1 with the skip added */
   const float scale = e->cfg->skip_rescale ? kInvSqrt2 : 1.0f;
-  act *y = conv3(e, h2, m->out_ch, m->p[SR_P_CONV1_W], m->p[SR_P_CONV1_B], NULL, skip, scale);
+  act *y = norm_conv(e, h2, m->p[SR_P_GN1_W], m->p[SR_P_GN1_B], 1, 1, m->out_ch, 3,
+                     m->p[SR_P_CONV1_W], m->p[SR_P_CONV1_B], NULL, skip, scale);
   release(e, h2);
   release(e, skip);
   return y;
@@ -223,9 +273,8 @@ static act *resblock(exec *e, const sr_module *m, act *x, act *temb) {
 /* AttnBlockpp: x + NIN_3(softmax(q^T k / sqrt(C)) v), optionally / sqrt 2. */
 static act *attention(exec *e, const sr_module *m, act *x) {
   if (e->st != SR_OK || !x) return NULL;
-  act *h = group_norm(e, x, m->p[SR_P_ATTN_GN_W], m->p[SR_P_ATTN_GN_B], 0);
-  act *qkv = conv1(e, h, 3 * x->c, m->p[SR_P_QKV_W], m->p[SR_P_QKV_B], NULL, 1.0f);
-  release(e, h);
+  act *qkv = norm_conv(e, x, m->p[SR_P_ATTN_GN_W], m->p[SR_P_ATTN_GN_B], 0, 0, 3 * x->c, 1,
+                       m->p[SR_P_QKV_W], m->p[SR_P_QKV_B], NULL, NULL, 1.0f);
   const int hw = x->h * x->w;
   act *ws = new_act(e, hw, hw, 1); /* (N, HW, HW) scores */
   act *o = new_act(e, x->c, x->h, x->w);
@@ -460,15 +509,14 @@ static void network(exec *e, const float *x_in, const float *cond, float *out) {
         /* GroupNorm + act + conv3x3; output_skip adds the upsampled pyramid */
         const sr_module *gn = &mods[mi++];
         const sr_module *cv = &mods[mi++];
-        act *g = group_norm(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1);
         act *up = NULL;
         if (lv != L - 1) {
           up = fir(e, pyramid, &e->m->firs.up, SR_PARAM_ABSENT);
           release(e, pyramid);
           pyramid = NULL;
         }
-        act *p = conv3(e, g, cv->out_ch, cv->p[SR_P_W], cv->p[SR_P_B], NULL, up, 1.0f);
-        release(e, g);
+        act *p = norm_conv(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1, 0, cv->out_ch, 3,
+                           cv->p[SR_P_W], cv->p[SR_P_B], NULL, up, 1.0f);
         release(e, up);
         release(e, pyramid);
         pyramid = p;
@@ -499,9 +547,8 @@ static void network(exec *e, const float *x_in, const float *cond, float *out) {
   } else {
     const sr_module *gn = &mods[mi++];
     const sr_module *cv = &mods[mi++];
-    act *g = group_norm(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1);
-    result = conv3(e, g, cv->out_ch, cv->p[SR_P_W], cv->p[SR_P_B], NULL, NULL, 1.0f);
-    release(e, g);
+    result = norm_conv(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1, 0, cv->out_ch, 3, cv->p[SR_P_W],
+                       cv->p[SR_P_B], NULL, NULL, 1.0f);
   }
   release(e, pyramid);
   release(e, h);

@@ -15,20 +15,22 @@ typedef struct ct_fourier {
   sr_ct_fourier_grid grid;
   sr_operator *proj; /* ct-parallel on the kept views, D bins */
   /* Backend memory: */
-  float *mask;          /* (ED, ED) Lambda */
-  float *dft;           /* (D, ED) complex: e^{-2 pi i r_j (s - D/2) / D} */
-  int32_t *lam_dst;     /* (n_lambda) grid index of each Lambda point */
-  int32_t *lam_src;     /* (n_lambda, 4) samples of the measured lines (n_keep, ED) */
-  float *lam_w;         /* (n_lambda, 4) bilinear weights */
-  int32_t *line_src;    /* (n_full, ED) grid index of every line sample */
-  int32_t *win_dst;     /* (n_win) grid points some line reaches */
-  int32_t *win_src;     /* (n_win) the line sample that wins it */
+  float *mask;       /* (ED, ED) Lambda */
+  float *dft;        /* (D, ED) complex: e^{-2 pi i r_j (s - D/2) / D} */
+  int32_t *lam_dst;  /* (n_lambda) grid index of each Lambda point */
+  int32_t *lam_src;  /* (n_lambda, 4) samples of the measured lines (n_keep, ED) */
+  float *lam_w;      /* (n_lambda, 4) bilinear weights */
+  int32_t *line_src; /* (n_full, ED) grid index of every line sample */
+  int32_t *win_dst;  /* (n_win) grid points some line reaches */
+  int32_t *win_src;  /* (n_win) the line sample that wins it */
   size_t n_win;
-  void *scratch;        /* grows on demand */
+  void *scratch; /* grows on demand */
   size_t scratch_bytes;
 } ct_fourier;
 
-static ct_fourier *impl_of(const sr_operator *op) { return (ct_fourier *)op->impl; }
+static ct_fourier *impl_of(const sr_operator *op) {
+  return (ct_fourier *)op->impl;
+}
 
 static sr_status scratch(sr_operator *op, size_t bytes, float **out) {
   ct_fourier *f = impl_of(op);
@@ -70,8 +72,7 @@ static sr_status cf_transform(sr_operator *op, const float *x, float *t, size_t 
 }
 
 /* x = Re crop(fftshift(ifft2(t))); t is left as it was. */
-static sr_status cf_inverse_transform(sr_operator *op, const float *t, float *x,
-                                      size_t nslices) {
+static sr_status cf_inverse_transform(sr_operator *op, const float *t, float *x, size_t nslices) {
   const sr_ct_fourier_grid *g = &impl_of(op)->grid;
   sr_backend *b = op->backend;
   size_t n = (size_t)g->n, ed = (size_t)g->ed, o = origin_offset(g);
@@ -95,8 +96,8 @@ static sr_status cf_measurement_to_transform(sr_operator *op, const void *y, flo
   SR_TRY(b->ops->rmatmul_c(b, slices, (const float *)y, f->dft, nslices * (size_t)g->n_keep,
                            (size_t)g->d, ed));
   SR_TRY(b->ops->fill(b, t, 2 * nslices * ed * ed, 0.0f));
-  return b->ops->cscatter(b, t, slices, f->lam_dst, f->lam_src, f->lam_w, 4, g->n_lambda,
-                          nslices, ed * ed, lines);
+  return b->ops->cscatter(b, t, slices, f->lam_dst, f->lam_src, f->lam_w, 4, g->n_lambda, nslices,
+                          ed * ed, lines);
 }
 
 sr_status sr_ct_fourier_kspace_to_lines(sr_operator *op, const float *t, float *lines,
@@ -125,8 +126,8 @@ sr_status sr_ct_fourier_lines_to_kspace(sr_operator *op, const float *lines, flo
   SR_TRY(b->ops->fftshift2(b, tmp, lines, rows, 1, ed, 1, 1.0f));
   SR_TRY(b->ops->fft2(b, tmp, tmp, rows, 1, ed, 0, 1.0f));
   SR_TRY(b->ops->fftshift2(b, tmp2, tmp, rows, 1, ed, 0, 1.0f));
-  return b->ops->cscatter(b, t, tmp2, f->win_dst, f->win_src, NULL, 1, f->n_win, nslices,
-                          ed * ed, (size_t)g->n_full * ed);
+  return b->ops->cscatter(b, t, tmp2, f->win_dst, f->win_src, NULL, 1, f->n_win, nslices, ed * ed,
+                          (size_t)g->n_full * ed);
 }
 
 static void cf_destroy(sr_operator *op) {
@@ -134,7 +135,7 @@ static void cf_destroy(sr_operator *op) {
   ct_fourier *f = impl_of(op);
   sr_backend *b = op->backend;
   if (f) {
-    void *bufs[] = {f->mask, f->dft, f->lam_dst, f->lam_src, f->lam_w,
+    void *bufs[] = {f->mask,     f->dft,     f->lam_dst, f->lam_src, f->lam_w,
                     f->line_src, f->win_dst, f->win_src, f->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
       if (bufs[i]) b->ops->free(b, bufs[i]);
@@ -229,7 +230,8 @@ static sr_status build_lambda_taps(sr_operator *op) {
     }
   }
   if (st == SR_OK) st = upload(b, (void **)&f->lam_dst, dst, (npts ? npts : 1) * sizeof(int32_t));
-  if (st == SR_OK) st = upload(b, (void **)&f->lam_src, src, (npts ? npts : 1) * 4 * sizeof(int32_t));
+  if (st == SR_OK)
+    st = upload(b, (void **)&f->lam_src, src, (npts ? npts : 1) * 4 * sizeof(int32_t));
   if (st == SR_OK) st = upload(b, (void **)&f->lam_w, w, (npts ? npts : 1) * 4 * sizeof(float));
   free(dst), free(src), free(w), free(kept_index);
   return st;
@@ -266,7 +268,8 @@ static sr_status build_lines(sr_operator *op) {
   SR_TRY(upload(b, (void **)&f->line_src, g->line_to_grid, samples * sizeof(int32_t)));
   size_t n = 0;
   for (size_t q = 0; q < grid; ++q) n += g->winner[q] >= 0;
-  int32_t *dst = (int32_t *)malloc(n * sizeof(int32_t)), *src = (int32_t *)malloc(n * sizeof(int32_t));
+  int32_t *dst = (int32_t *)malloc(n * sizeof(int32_t)),
+          *src = (int32_t *)malloc(n * sizeof(int32_t));
   if (!dst || !src) {
     free(dst), free(src);
     return sr_fail(b->ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate Fourier CT line tables");

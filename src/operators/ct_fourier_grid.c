@@ -159,7 +159,8 @@ void sr_ct_fourier_polar(const sr_ct_fourier_grid *g, int64_t v, int64_t j, doub
     th = th + M_PI_D;
   }
   double a_max = sr_ct_fourier_angle(g->n_full, g->n_full - 1);
-  double r_min = sr_ct_fourier_radius(g->d, g->ed, 0), r_max = sr_ct_fourier_radius(g->d, g->ed, g->ed - 1);
+  double r_min = sr_ct_fourier_radius(g->d, g->ed, 0),
+         r_max = sr_ct_fourier_radius(g->d, g->ed, g->ed - 1);
   *theta_idx = (th - 0.0) / (a_max - 0.0) * (double)(g->n_full - 1);
   *r_idx = (rr - r_min) / (r_max - r_min) * (double)(g->ed - 1);
 }

@@ -21,9 +21,8 @@ int64_t sr_ct_default_n_det(int64_t image_h, int64_t image_w) {
 static sr_status alloc_angles(sr_context *ctx, int64_t n, double **out) {
   *out = NULL;
   if (n < 1 || n > CT_MAX_SIDE)
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
-                   "CT geometry: %lld angles (need 1 .. %lld)", (long long)n,
-                   (long long)CT_MAX_SIDE);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "CT geometry: %lld angles (need 1 .. %lld)",
+                   (long long)n, (long long)CT_MAX_SIDE);
   *out = (double *)malloc((size_t)n * sizeof **out);
   if (!*out) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %lld angles", (long long)n);
   return SR_OK;
@@ -50,8 +49,8 @@ static void set_defaults(sr_ct_geometry *g, int64_t h, int64_t w, int64_t n_angl
   g->angles = angles;
 }
 
-sr_status sr_ct_geometry_init(sr_context *ctx, sr_ct_geometry *g, int64_t image_h,
-                              int64_t image_w, int64_t n_angles) {
+sr_status sr_ct_geometry_init(sr_context *ctx, sr_ct_geometry *g, int64_t image_h, int64_t image_w,
+                              int64_t n_angles) {
   memset(g, 0, sizeof *g);
   SR_TRY(check_image(ctx, image_h, image_w));
   double *angles = NULL;
@@ -109,21 +108,28 @@ sr_status sr_ct_geometry_validate(sr_context *ctx, const sr_ct_geometry *g) {
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                    "CT geometry: detector offset %g bins (must be finite, at most n_det = %lld)",
                    g->det_offset, (long long)g->n_det);
+  const double side = (double)(g->image_h > g->image_w ? g->image_h : g->image_w);
+  if (!isfinite(g->center_x) || !isfinite(g->center_y) || fabs(g->center_x) > side ||
+      fabs(g->center_y) > side)
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
+                   "CT geometry: rotation centre offset (%g, %g) pixels (must be finite, within "
+                   "the image)",
+                   g->center_x, g->center_y);
   if (g->n_angles < 1 || g->n_angles > CT_MAX_SIDE)
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "CT geometry: %lld angles (need 1 .. %lld)",
                    (long long)g->n_angles, (long long)CT_MAX_SIDE);
   if (!g->angles) return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "CT geometry: no angle list");
   for (int64_t a = 0; a < g->n_angles; ++a) {
     if (!isfinite(g->angles[a]))
-      return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "CT geometry: angle %lld is %g",
-                     (long long)a, g->angles[a]);
+      return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "CT geometry: angle %lld is %g", (long long)a,
+                     g->angles[a]);
     if (fabs(g->angles[a]) > 2.0 * kPi + 1e-9)
       return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                      "CT geometry: angle %lld is %g, outside [-2π, 2π]: angles are in radians",
                      (long long)a, g->angles[a]);
   }
-  const int64_t side = g->image_h < g->image_w ? g->image_h : g->image_w;
-  const double width = (double)g->n_det * g->det_spacing, need = (double)side * g->pixel_size;
+  const int64_t small = g->image_h < g->image_w ? g->image_h : g->image_w;
+  const double width = (double)g->n_det * g->det_spacing, need = (double)small * g->pixel_size;
   if (width < need * (1.0 - 1e-12))
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                    "CT geometry: %lld detector bins of %g span %g, less than the %g of the "
@@ -184,7 +190,8 @@ sr_status sr_ct_geometry_sparse(sr_context *ctx, const sr_ct_geometry *full, int
                    "sparse views: keeping %lld of %lld views (need 1 <= kept <= all)",
                    (long long)n_keep, (long long)full->n_angles);
   int64_t *rows = (int64_t *)malloc((size_t)n_keep * sizeof *rows);
-  if (!rows) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %lld rows", (long long)n_keep);
+  if (!rows)
+    return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %lld rows", (long long)n_keep);
   sr_status st = sr_ct_sparse_rows(ctx, full->n_angles, n_keep, rows);
   if (st == SR_OK) st = sr_ct_geometry_subset(ctx, full, rows, n_keep, out);
   if (st == SR_OK && rows_out) memcpy(rows_out, rows, (size_t)n_keep * sizeof *rows);
@@ -197,7 +204,8 @@ sr_status sr_ct_geometry_projection(sr_context *ctx, const sr_ct_geometry *g, sr
   SR_TRY(sr_ct_geometry_validate(ctx, g));
   const double r = g->det_spacing / g->pixel_size; /* bins in pixel units */
   const double cdet = (double)(g->n_det / 2) + g->det_offset;
-  const double cx = (double)(g->image_w / 2), cy = (double)(g->image_h / 2);
+  const double cx = (double)(g->image_w / 2) + g->center_x;
+  const double cy = (double)(g->image_h / 2) + g->center_y;
   for (int64_t a = 0; a < g->n_angles; ++a) {
     const double c = cos(g->angles[a]), s = sin(g->angles[a]);
     double alpha, gamma, beta0;
@@ -231,6 +239,37 @@ sr_status sr_ct_geometry_projection(sr_context *ctx, const sr_ct_geometry *g, sr
    * (overlap in pixels): ps^2 / ds for every view. */
   proj->coef = (float)(g->pixel_size * g->pixel_size / g->det_spacing);
   proj->views = views;
+  return SR_OK;
+}
+
+/* The offset, on a grid `factor` times finer (centre index factor n / 2), of
+ * the point at index n / 2 + offset of the coarse grid: coarse cell i covers
+ * fine cells factor i .. factor i + factor - 1, centred on
+ * factor i + (factor - 1) / 2. */
+static double fine_offset(int64_t coarse_n, double coarse_offset, int factor) {
+  const double f = (double)factor;
+  return f * (double)(coarse_n / 2) + f * coarse_offset + 0.5 * (f - 1.0) -
+         (double)((factor * coarse_n) / 2);
+}
+
+sr_status sr_ct_geometry_upsampled(sr_context *ctx, const sr_ct_geometry *g, int factor,
+                                   sr_ct_geometry *out) {
+  memset(out, 0, sizeof *out);
+  SR_TRY(sr_ct_geometry_validate(ctx, g));
+  if (factor < 1 || factor > 16 || g->image_h * factor > CT_MAX_SIDE ||
+      g->image_w * factor > CT_MAX_SIDE || g->n_det * factor > CT_MAX_SIDE)
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
+                   "CT geometry: upsampling by %d (1 .. 16, at most %lld pixels or bins a side)",
+                   factor, (long long)CT_MAX_SIDE);
+  SR_TRY(sr_ct_geometry_copy(ctx, g, out));
+  out->image_h = g->image_h * factor;
+  out->image_w = g->image_w * factor;
+  out->pixel_size = g->pixel_size / factor;
+  out->center_x = fine_offset(g->image_w, g->center_x, factor);
+  out->center_y = fine_offset(g->image_h, g->center_y, factor);
+  out->n_det = g->n_det * factor;
+  out->det_spacing = g->det_spacing / factor;
+  out->det_offset = fine_offset(g->n_det, g->det_offset, factor);
   return SR_OK;
 }
 

@@ -5,10 +5,12 @@
  * Conventions (the same as scikit-image's radon/iradon, so its sinograms and
  * ours line up bin for bin):
  *  - Pixel (r, c) of the H x W image has its centre at
- *      X = (c - W/2) ps,  Y = (r - H/2) ps     (integer division: W/2 = W // 2)
- *    so the rotation axis passes through the centre of pixel (H/2, W/2); X runs
+ *      X = (c - W/2 - center_x) ps,  Y = (r - H/2 - center_y) ps
+ *    (integer division: W/2 = W // 2; center_x = center_y = 0 by default), so
+ *    the rotation axis passes through the centre of pixel (H/2, W/2); X runs
  *    along columns (right), Y along rows (down). For even sizes this is half a
- *    pixel off the geometric centre ((W - 1) / 2, as ASTRA uses).
+ *    pixel off the geometric centre ((W - 1) / 2, as ASTRA uses: center_x =
+ *    center_y = -0.5 gives ASTRA's convention).
  *  - Bin k (0 <= k < n_det) of the detector sits at
  *      u = (k - n_det/2 - det_offset) ds
  *    (det_offset in bins, 0 by default: the axis projects onto bin n_det // 2;
@@ -41,11 +43,12 @@ extern "C" {
 #endif
 
 typedef struct sr_ct_geometry {
-  int64_t image_h, image_w; /* rows, columns */
-  double pixel_size;        /* ps: pixel edge, any length unit (1 by default) */
-  int64_t n_det;            /* detector bins */
-  double det_spacing;       /* ds: bin width, same unit as ps (1 by default) */
-  double det_offset;        /* shift of the axis' bin from n_det / 2, in bins */
+  int64_t image_h, image_w;  /* rows, columns */
+  double pixel_size;         /* ps: pixel edge, any length unit (1 by default) */
+  int64_t n_det;             /* detector bins */
+  double det_spacing;        /* ds: bin width, same unit as ps (1 by default) */
+  double det_offset;         /* shift of the axis' bin from n_det / 2, in bins */
+  double center_x, center_y; /* shift of the axis from pixel (H/2, W/2), in pixels */
   int64_t n_angles;
   double *angles; /* n_angles view angles in radians; owned: sr_ct_geometry_release */
 } sr_ct_geometry;
@@ -56,8 +59,8 @@ int64_t sr_ct_default_n_det(int64_t image_h, int64_t image_w);
 /* A full scan: n_angles views at a π / n_angles, a = 0 .. n_angles - 1
  * (linspace(0, π, n_angles, endpoint=False)), ps = ds = 1, the default
  * detector. Fields may be changed afterwards; the operator validates them. */
-sr_status sr_ct_geometry_init(sr_context *ctx, sr_ct_geometry *g, int64_t image_h,
-                              int64_t image_w, int64_t n_angles);
+sr_status sr_ct_geometry_init(sr_context *ctx, sr_ct_geometry *g, int64_t image_h, int64_t image_w,
+                              int64_t n_angles);
 /* The same with an explicit list of angles in radians (copied). */
 sr_status sr_ct_geometry_init_angles(sr_context *ctx, sr_ct_geometry *g, int64_t image_h,
                                      int64_t image_w, const double *angles, int64_t n_angles);
@@ -83,6 +86,18 @@ sr_status sr_ct_geometry_subset(sr_context *ctx, const sr_ct_geometry *full, con
 /* sr_ct_sparse_rows + sr_ct_geometry_subset; rows_out (n_keep) may be NULL. */
 sr_status sr_ct_geometry_sparse(sr_context *ctx, const sr_ct_geometry *full, int64_t n_keep,
                                 sr_ct_geometry *out, int64_t *rows_out);
+
+/* The same scanner seen through a finer model, for simulating data without
+ * the inverse crime (CLARIFICATIONS.md): an image `factor` times larger with
+ * pixels `factor` times smaller, a detector of factor x n_det bins of
+ * ds / factor, and centre and detector offsets such that fine pixels
+ * factor c .. factor c + factor - 1 tile coarse pixel c and fine bins
+ * factor k .. factor k + factor - 1 tile coarse bin k. So the projection of
+ * an image upsampled by pixel replication, with each group of `factor` fine
+ * bins averaged, approximates the coarse projection, and with a smooth
+ * upsampling it is a finer model of the same object. */
+sr_status sr_ct_geometry_upsampled(sr_context *ctx, const sr_ct_geometry *g, int factor,
+                                   sr_ct_geometry *out);
 
 /* The projector's tables for g (validated first): views (n_angles, caller's
  * memory) and proj, which points at views. */

@@ -14,7 +14,9 @@ typedef struct ct_parallel {
   size_t filtered_slices;
 } ct_parallel;
 
-static ct_parallel *impl_of(sr_operator *op) { return (ct_parallel *)op->impl; }
+static ct_parallel *impl_of(sr_operator *op) {
+  return (ct_parallel *)op->impl;
+}
 
 static sr_status ct_forward(sr_operator *op, const float *x, void *y, size_t nslices) {
   sr_backend *b = op->backend;
@@ -49,8 +51,7 @@ static const sr_operator_vtable ct_parallel_vtable = {
 sr_status sr_ct_parallel_create(sr_backend *b, const sr_ct_geometry *g, sr_operator **out) {
   *out = NULL;
   if (!b->ops->ct_plan_create)
-    return sr_fail(b->ctx, SR_ERR_UNSUPPORTED, "the %s backend has no CT projector",
-                   b->ops->name);
+    return sr_fail(b->ctx, SR_ERR_UNSUPPORTED, "the %s backend has no CT projector", b->ops->name);
   SR_TRY(sr_ct_geometry_validate(b->ctx, g));
   sr_operator *op = (sr_operator *)calloc(1, sizeof *op);
   ct_parallel *ct = (ct_parallel *)calloc(1, sizeof *ct);
@@ -94,8 +95,7 @@ static sr_status check_op(sr_operator *op, sr_ct_filter filter) {
     return sr_fail(op ? op->backend->ctx : NULL, SR_ERR_INVALID_ARGUMENT,
                    "FBP needs a ct-parallel operator");
   if ((unsigned)filter >= SR_CT_FILTER_COUNT)
-    return sr_fail(op->backend->ctx, SR_ERR_INVALID_ARGUMENT, "unknown FBP filter %d",
-                   (int)filter);
+    return sr_fail(op->backend->ctx, SR_ERR_INVALID_ARGUMENT, "unknown FBP filter %d", (int)filter);
   return SR_OK;
 }
 

@@ -12,9 +12,13 @@ typedef struct mri_impl {
   size_t scratch_slices;
 } mri_impl;
 
-static mri_impl *impl_of(sr_operator *op) { return (mri_impl *)op->impl; }
+static mri_impl *impl_of(sr_operator *op) {
+  return (mri_impl *)op->impl;
+}
 
-static size_t plane(const sr_operator *op) { return (size_t)(op->image_h * op->image_w); }
+static size_t plane(const sr_operator *op) {
+  return (size_t)(op->image_h * op->image_w);
+}
 
 static sr_status scratch(sr_operator *op, size_t nslices, float **out) {
   mri_impl *m = impl_of(op);
@@ -39,8 +43,7 @@ static sr_status mri_transform(sr_operator *op, const float *x, float *t, size_t
 }
 
 /* x = Re F^-1 t; t is left as it was. */
-static sr_status mri_inverse_transform(sr_operator *op, const float *t, float *x,
-                                       size_t nslices) {
+static sr_status mri_inverse_transform(sr_operator *op, const float *t, float *x, size_t nslices) {
   sr_backend *b = op->backend;
   size_t h = (size_t)op->image_h, w = (size_t)op->image_w;
   float *tmp = NULL;

@@ -101,8 +101,7 @@ static sr_status column_mask(sr_context *ctx, const sr_mask_params *p, int64_t h
     return SR_OK;
   }
   if (!(p->accel > 1.0) || !isfinite(p->accel))
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--accel must be a number > 1, got %g",
-                   p->accel);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--accel must be a number > 1, got %g", p->accel);
   if (!(p->center_fraction >= 0.0 && p->center_fraction < 1.0))
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--center-fraction must be in [0, 1), got %g",
                    p->center_fraction);
@@ -131,8 +130,7 @@ static sr_status column_mask(sr_context *ctx, const sr_mask_params *p, int64_t h
 static sr_status vd2d_mask(sr_context *ctx, const sr_mask_params *p, int64_t h, int64_t w,
                            float *mask) {
   if (!(p->accel > 1.0) || !isfinite(p->accel))
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--accel must be a number > 1, got %g",
-                   p->accel);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--accel must be a number > 1, got %g", p->accel);
   if (!(p->center_fraction >= 0.0 && p->center_fraction < 1.0))
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "--center-fraction must be in [0, 1), got %g",
                    p->center_fraction);
@@ -142,8 +140,9 @@ static sr_status vd2d_mask(sr_context *ctx, const sr_mask_params *p, int64_t h, 
   size_t n = (size_t)(h * w);
   /* density[k] = (1 - r)^power outside the centre disc, -1 inside it. */
   double *density = (double *)malloc(n * sizeof(double));
-  if (!density) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a %lld x %lld mask",
-                               (long long)h, (long long)w);
+  if (!density)
+    return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a %lld x %lld mask", (long long)h,
+                   (long long)w);
   double rc = p->center_fraction * (double)(h < w ? h : w) / 2.0;
   double cy = (double)(h / 2), cx = (double)(w / 2); /* the DC sample after fftshift */
   size_t n_center = 0;
@@ -181,12 +180,16 @@ static sr_status vd2d_mask(sr_context *ctx, const sr_mask_params *p, int64_t h, 
     double mid = 0.5 * (lo + hi), s = 0.0;
     for (size_t k = 0; k < n; ++k)
       if (density[k] >= 0.0) s += fmin(1.0, mid * density[k]);
-    if (s < target) lo = mid;
-    else hi = mid;
+    if (s < target)
+      lo = mid;
+    else
+      hi = mid;
   }
   for (size_t k = 0; k < n; ++k) {
-    if (density[k] < 0.0) mask[k] = 1.0f;
-    else mask[k] = mask_uniform(p->seed, k) < fmin(1.0, hi * density[k]) ? 1.0f : 0.0f;
+    if (density[k] < 0.0)
+      mask[k] = 1.0f;
+    else
+      mask[k] = mask_uniform(p->seed, k) < fmin(1.0, hi * density[k]) ? 1.0f : 0.0f;
   }
   free(density);
   return SR_OK;
@@ -195,14 +198,15 @@ static sr_status vd2d_mask(sr_context *ctx, const sr_mask_params *p, int64_t h, 
 sr_status sr_mri_mask_make(sr_context *ctx, const sr_mask_params *p, int64_t h, int64_t w,
                            float *mask) {
   if (h < 1 || w < 2)
-    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "a mask needs at least 1 x 2 samples, got %lld x %lld",
-                   (long long)h, (long long)w);
+    return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
+                   "a mask needs at least 1 x 2 samples, got %lld x %lld", (long long)h,
+                   (long long)w);
   if (p->kind == SR_MASK_VD2D) return vd2d_mask(ctx, p, h, w, mask);
   if (sr_mask_kind_name(p->kind) == NULL)
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "unknown mask kind %d", (int)p->kind);
   unsigned char *cols = (unsigned char *)calloc((size_t)w, 1);
-  if (!cols) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a %lld-column mask",
-                            (long long)w);
+  if (!cols)
+    return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a %lld-column mask", (long long)w);
   sr_status st = column_mask(ctx, p, h, w, cols);
   if (st == SR_OK)
     for (int64_t i = 0; i < h; ++i)

@@ -47,8 +47,8 @@ static sr_status alloc_floats(sr_backend *b, size_t n, float **out) {
 /* ||M|| by power iteration on M^T M, M = [a A; c grad] (c = 0: A alone), on
  * one slice, starting from Philox normals. v and w are image-sized, ax
  * measurement-sized, g gradient-sized scratch. */
-static sr_status power_norm(sr_operator *op, double a, double c, int iters, uint32_t seed,
-                            float *v, float *w, float *ax, float *g, double *out) {
+static sr_status power_norm(sr_operator *op, double a, double c, int iters, uint32_t seed, float *v,
+                            float *w, float *ax, float *g, double *out) {
   sr_backend *b = op->backend;
   size_t n = sr_operator_image_elems(op);
   size_t h = (size_t)op->image_h, wd = (size_t)op->image_w;
@@ -69,8 +69,7 @@ static sr_status power_norm(sr_operator *op, double a, double c, int iters, uint
     }
     SR_TRY(b->ops->nrm2(b, w, n, &lambda)); /* ||M^T M v||, v of unit norm */
     if (!(lambda > 0.0) || !isfinite(lambda))
-      return sr_fail(b->ctx, SR_ERR_NUMERIC, "power iteration on %s gave %g", op->vt->name,
-                     lambda);
+      return sr_fail(b->ctx, SR_ERR_NUMERIC, "power iteration on %s gave %g", op->vt->name, lambda);
     SR_TRY(b->ops->copy(b, v, w, n * sizeof(float)));
     SR_TRY(b->ops->scale(b, v, n, (float)(1.0 / lambda)));
   }

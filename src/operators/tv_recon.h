@@ -23,11 +23,11 @@ extern "C" {
 #endif
 
 typedef struct sr_tv_params {
-  int iters;       /* primal-dual iterations (default 200) */
-  double weight;   /* TV weight in the objective above (> 0) */
-  int nonneg;      /* project onto x >= 0 every iteration */
-  int power_iters; /* power iterations per norm estimate (default 30) */
-  uint32_t seed;   /* start vector of the power iteration */
+  int iters;         /* primal-dual iterations (default 200) */
+  double weight;     /* TV weight in the objective above (> 0) */
+  int nonneg;        /* project onto x >= 0 every iteration */
+  int power_iters;   /* power iterations per norm estimate (default 30) */
+  uint32_t seed;     /* start vector of the power iteration */
   double step_ratio; /* tau / sigma (default 100) */
 } sr_tv_params;
 

@@ -78,10 +78,10 @@ typedef struct ct_case {
 
 static void run_case(pair *p, const ct_case *tc) {
   sr_ct_geometry g;
-  CHECK_OK(p->cpu_ctx, tc->angles ? sr_ct_geometry_init_angles(p->cpu_ctx, &g, tc->h, tc->w,
-                                                               tc->angles, tc->n_angles)
-                                  : sr_ct_geometry_init(p->cpu_ctx, &g, tc->h, tc->w,
-                                                        tc->n_angles));
+  CHECK_OK(p->cpu_ctx,
+           tc->angles
+               ? sr_ct_geometry_init_angles(p->cpu_ctx, &g, tc->h, tc->w, tc->angles, tc->n_angles)
+               : sr_ct_geometry_init(p->cpu_ctx, &g, tc->h, tc->w, tc->n_angles));
   if (tc->n_det) g.n_det = tc->n_det;
   g.pixel_size = tc->ps, g.det_spacing = tc->ds, g.det_offset = tc->offset;
   sr_operator *oc = NULL, *og = NULL;
@@ -127,8 +127,8 @@ static void run_case(pair *p, const ct_case *tc) {
   CHECK_OK(p->gpu_ctx, og->vt->forward(og, dx + last_i, gm, 1));
   CHECK_OK(p->gpu_ctx, og->vt->adjoint(og, dy + last_m, gi, 1));
   ax2 = from_device(p, gm, nm / B), aty2 = from_device(p, gi, ni / B);
-  CHECK_MSG(memcmp(ax + last_m, ax2, nm / B * 4) == 0, "%s: GPU radon of a slice depends on the batch",
-            tc->name);
+  CHECK_MSG(memcmp(ax + last_m, ax2, nm / B * 4) == 0,
+            "%s: GPU radon of a slice depends on the batch", tc->name);
   CHECK_MSG(memcmp(aty + last_i, aty2, ni / B * 4) == 0,
             "%s: GPU backproject of a slice depends on the batch", tc->name);
   free(ax2), free(aty2);

@@ -6,7 +6,10 @@
  * live weights differ, so a converter that took the wrong set fails here.
  * Also: the same batch run twice gives identical bits, and a batch of 2
  * matches two runs of 1. With `cuda`, the same on the CUDA backend (label
- * gpu, or emu in the emulation build). Usage: test_ncsnpp_golden DATA_DIR [cpu|cuda] */
+ * gpu, or emu in the emulation build).
+ * Usage: test_ncsnpp_golden DATA_DIR [cpu|cuda [LAYOUT,...]]: the layouts
+ * to run, all by default (the emulation build runs its extra thread orders
+ * on the CT layout only, to keep CI short). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +105,19 @@ int main(int argc, char **argv) {
   }
   CHECK_OK(ctx, st);
   if (sr_test_failures) return sr_test_finish("test_ncsnpp_golden");
-  for (size_t i = 0; i < sizeof layouts / sizeof *layouts; ++i) run_layout(ctx, argv[1], layouts[i]);
+  const char *only = argc > 3 ? argv[3] : NULL;
+  for (size_t i = 0; i < sizeof layouts / sizeof *layouts; ++i) {
+    if (only) {
+      /* layouts[i] as a whole item of the comma-separated list */
+      const size_t len = strlen(layouts[i]);
+      const char *p = only;
+      while ((p = strstr(p, layouts[i])) != NULL &&
+             !((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ',')))
+        p += len;
+      if (!p) continue;
+    }
+    run_layout(ctx, argv[1], layouts[i]);
+  }
   sr_context_destroy(ctx);
   return sr_test_finish("test_ncsnpp_golden");
 }

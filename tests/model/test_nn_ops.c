@@ -106,6 +106,60 @@ static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k,
   free(got), free(ref), free(x), free(wt), free(bias), free(bias_nc), free(res);
 }
 
+/* conv2d_normed(x, group_norm_coeffs(x)) against the plain loops of GroupNorm
+ * then conv, and bit for bit against group_norm then conv2d on the same
+ * backend (the fused path must round the same). Skipped where the backend
+ * has no fused ops. */
+static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co, int k,
+                             int stride, int pad, int silu) {
+  sr_backend *b = t->b;
+  if (!b->ops->conv2d_normed || !b->ops->group_norm_coeffs) return;
+  sr_conv2d_desc d;
+  CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pad, pad, pad,
+                                       pad));
+  const size_t groups = ci / 4 < 32 ? (size_t)ci / 4 : 32;
+  const size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
+  const size_t ny = (size_t)n * co * d.h_out * d.w_out;
+  float *x = rnd(nx, 2.0f, 3.0f), *wt = rnd(nw, 0.3f, 0.0f), *bias = rnd((size_t)co, 1.0f, 0.0f);
+  float *g = rnd((size_t)ci, 0.2f, 1.0f), *bt = rnd((size_t)ci, 0.5f, 0.0f);
+  float *res = rnd(ny, 1.0f, 0.0f);
+  float *xn = (float *)malloc(nx * sizeof *xn), *ref = (float *)malloc(ny * sizeof *ref);
+  ref_group_norm(x, (size_t)n, (size_t)ci, (size_t)h * w, groups, g, bt, 1e-6f, silu, xn);
+  ref_conv2d(&d, xn, wt, bias, NULL, res, 0.5f, ref);
+
+  float *dx = dev(t, b, x, nx), *dw = dev(t, b, wt, nw), *db = dev(t, b, bias, (size_t)co);
+  float *dg = dev(t, b, g, (size_t)ci), *dbt = dev(t, b, bt, (size_t)ci), *dr = dev(t, b, res, ny);
+  float *dab = NULL, *dy = NULL, *dy2 = NULL, *dxn = NULL;
+  CHECK_OK(t->ctx, b->ops->alloc(b, 2 * (size_t)n * ci * sizeof(float), (void **)&dab));
+  CHECK_OK(t->ctx, b->ops->alloc(b, ny * sizeof(float), (void **)&dy));
+  CHECK_OK(t->ctx, b->ops->alloc(b, ny * sizeof(float), (void **)&dy2));
+  CHECK_OK(t->ctx, b->ops->alloc(b, nx * sizeof(float), (void **)&dxn));
+  size_t ws = 0;
+  void *dws = NULL;
+  CHECK_OK(t->ctx, b->ops->conv2d_workspace(b, &d, &ws));
+  if (ws) CHECK_OK(t->ctx, b->ops->alloc(b, ws, &dws));
+  CHECK_OK(t->ctx, b->ops->group_norm_coeffs(b, dx, (size_t)n, (size_t)ci, (size_t)h * w, groups,
+                                             dg, dbt, 1e-6f, dab));
+  CHECK_OK(t->ctx, b->ops->conv2d_normed(b, &d, dx, dab, silu, dw, db, NULL, dr, 0.5f, dy, dws));
+  CHECK_OK(t->ctx, b->ops->group_norm(b, dx, (size_t)n, (size_t)ci, (size_t)h * w, groups, dg,
+                                      dbt, 1e-6f, silu, dxn));
+  CHECK_OK(t->ctx, b->ops->conv2d(b, &d, dxn, dw, db, NULL, dr, 0.5f, dy2, dws));
+  float *got = (float *)malloc(ny * sizeof *got), *got2 = (float *)malloc(ny * sizeof *got2);
+  back(b, got, dy, ny);
+  back(b, got2, dy2, ny);
+  char what[160];
+  snprintf(what, sizeof what, "%s conv2d_normed (%d,%d,%d,%d)->%d k%d s%d pad %d silu %d",
+           b->ops->name, n, ci, h, w, co, k, stride, pad, silu);
+  expect(what, got, ref, ny, 1e-5);
+  CHECK_MSG(memcmp(got, got2, ny * sizeof(float)) == 0,
+            "%s: differs from group_norm + conv2d", what);
+  release(b, dx), release(b, dw), release(b, db), release(b, dg), release(b, dbt);
+  release(b, dr), release(b, dab), release(b, dy), release(b, dy2), release(b, dxn);
+  if (dws) b->ops->free(b, dws);
+  free(x), free(wt), free(bias), free(g), free(bt), free(res), free(xn), free(ref), free(got);
+  free(got2);
+}
+
 static void test_group_norm(under_test *t, size_t n, size_t c, size_t hw, int silu, int inplace) {
   size_t count = n * c * hw, groups = c / 4 < 32 ? c / 4 : 32;
   float *x = rnd(count, 2.0f, 3.0f), *g = rnd(c, 0.2f, 1.0f), *bt = rnd(c, 0.5f, 0.0f);
@@ -231,6 +285,54 @@ static void test_concat(under_test *t) {
   free(a), free(bb), free(ref), free(got);
 }
 
+/* The CPU backend's results do not depend on the thread count (fixed
+ * summation orders): conv2d, conv2d_normed, group_norm and upfirdn2d on 1
+ * and 3 threads give the same bits. */
+static void test_cpu_threads(void) {
+  sr_context *ctx[2] = {NULL, NULL};
+  const int threads[2] = {1, 3};
+  for (int i = 0; i < 2; ++i) {
+    sr_context_options o = sr_context_options_default();
+    o.backend = SR_BACKEND_CPU;
+    o.threads = threads[i];
+    CHECK_OK(ctx[i], sr_context_create(&o, &ctx[i]));
+  }
+  if (sr_test_failures) return;
+  sr_conv2d_desc d;
+  CHECK_OK(ctx[0], sr_conv2d_desc_init(ctx[0], &d, 2, 32, 48, 40, 32, 3, 3, 1, 1, 1, 1, 1));
+  const size_t nx = (size_t)2 * 32 * 48 * 40, nw = (size_t)32 * 32 * 9, ny = nx;
+  float *x = rnd(nx, 1.0f, 0.5f), *w = rnd(nw, 0.3f, 0.0f), *bias = rnd(32, 1.0f, 0.0f);
+  float *g = rnd(32, 0.2f, 1.0f), *bt = rnd(32, 0.5f, 0.0f), *ab = rnd(2 * 2 * 32, 1.0f, 0.0f);
+  float *out[2][4];
+  const float k4[4] = {1, 3, 3, 1};
+  sr_fir_desc up = {.up = 2, .down = 1, .pad0 = 2, .pad1 = 1, .kh = 4, .kw = 4};
+  for (int i = 0; i < 16; ++i) up.k[i] = k4[i / 4] * k4[i % 4] / 16.0f;
+  for (int i = 0; i < 2; ++i) {
+    sr_backend *b = sr_context_get_backend(ctx[i]);
+    size_t ws = 0;
+    CHECK_OK(ctx[i], b->ops->conv2d_workspace(b, &d, &ws));
+    void *wsp = malloc(ws ? ws : 1);
+    for (int j = 0; j < 4; ++j) out[i][j] = (float *)malloc(4 * ny * sizeof(float));
+    CHECK_OK(ctx[i], b->ops->conv2d(b, &d, x, w, bias, NULL, x, 0.5f, out[i][0], wsp));
+    if (b->ops->conv2d_normed)
+      CHECK_OK(ctx[i], b->ops->conv2d_normed(b, &d, x, ab, 1, w, bias, NULL, NULL, 1.0f,
+                                             out[i][1], wsp));
+    CHECK_OK(ctx[i], b->ops->group_norm(b, x, 2, 32, 48 * 40, 8, g, bt, 1e-6f, 1, out[i][2]));
+    CHECK_OK(ctx[i], b->ops->upfirdn2d(b, &up, x, 64, 48, 40, NULL, 0, out[i][3]));
+    free(wsp);
+  }
+  const char *names[4] = {"conv2d", "conv2d_normed", "group_norm", "upfirdn2d"};
+  const size_t counts[4] = {ny, ny, nx, 4 * nx};
+  for (int j = 0; j < 4; ++j)
+    CHECK_MSG(memcmp(out[0][j], out[1][j], counts[j] * sizeof(float)) == 0,
+              "cpu %s: 1 and 3 threads differ", names[j]);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) free(out[i][j]);
+  free(x), free(w), free(bias), free(g), free(bt), free(ab);
+  sr_context_destroy(ctx[0]);
+  sr_context_destroy(ctx[1]);
+}
+
 int main(int argc, char **argv) {
   const int cuda = argc > 1 && strcmp(argv[1], "cuda") == 0;
   const char *seed_env = getenv("SR_TEST_SEED");
@@ -265,6 +367,21 @@ int main(int argc, char **argv) {
   test_conv(&t, 3, 32, 17, 17, 32, 3, 2, 0, 0, 0, 0, 1);
   test_conv(&t, 1, 32, 16, 16, 64, 3, 2, 0, 0, 1, 1, 1);
   test_conv(&t, 1, 16, 19, 19, 8, 3, 1, 0, 0, 0, 0, 0);
+  /* the CPU's direct path: a 1x1 conv over several position chunks with a
+   * partial last tile; one output channel (a partly empty channel block)
+   * on a 5x5 map (tiles spanning rows); 6 channels on a 30-wide map;
+   * padding on two sides only */
+  test_conv(&t, 2, 32, 40, 40, 32, 1, 1, 0, 0, 0, 0, 13);
+  test_conv(&t, 1, 32, 5, 5, 1, 3, 1, 1, 1, 1, 1, 1);
+  test_conv(&t, 2, 8, 7, 30, 6, 3, 1, 1, 1, 1, 1, 15);
+  test_conv(&t, 1, 4, 9, 11, 4, 3, 1, 0, 0, 1, 1, 0);
+
+  /* GroupNorm folded into the conv: 3x3 (direct path, a width that is no
+   * multiple of the tile), 1x1 (attention's projection, no SiLU), stride 2
+   * (im2col path) */
+  test_conv_normed(&t, 2, 32, 9, 13, 32, 3, 1, 1, 1);
+  test_conv_normed(&t, 2, 64, 5, 5, 192, 1, 1, 0, 0);
+  test_conv_normed(&t, 1, 16, 12, 12, 8, 3, 2, 1, 1);
 
   test_group_norm(&t, 2, 64, 144, 1, 0);
   test_group_norm(&t, 2, 64, 144, 0, 1);
@@ -291,6 +408,7 @@ int main(int argc, char **argv) {
   test_upfirdn(&t, &zero_up, 8, 6, 5, 0, "zero insertion");
 
   test_concat(&t);
+  if (!cuda) test_cpu_threads();
 
   sr_context_destroy(t.ctx);
   sr_context_destroy(t.cpu_ctx);

@@ -41,7 +41,9 @@ static inline double ct_dot(const float *a, const float *b, size_t n) {
   return s;
 }
 
-static inline double ct_norm(const float *a, size_t n) { return sqrt(ct_dot(a, a, n)); }
+static inline double ct_norm(const float *a, size_t n) {
+  return sqrt(ct_dot(a, a, n));
+}
 
 /* Index of pixel c of line l of a view of kind `major`, in an (H, W) image. */
 static inline size_t ct_pixel(int major, int l, int c, int W) {
@@ -54,8 +56,7 @@ static inline size_t ct_pixel(int major, int l, int c, int W) {
 static inline void ct_reference(const sr_ct_projection *p, int transpose, const float *in,
                                 double *out) {
   const int H = (int)p->image_h, W = (int)p->image_w, D = (int)p->n_det;
-  memset(out, 0,
-         (transpose ? (size_t)H * W : (size_t)p->n_angles * D) * sizeof *out);
+  memset(out, 0, (transpose ? (size_t)H * W : (size_t)p->n_angles * D) * sizeof *out);
   for (int a = 0; a < (int)p->n_angles; ++a) {
     const sr_ct_view *v = &p->views[a];
     const int lines = v->major == SR_CT_ROWS ? H : W, L = v->major == SR_CT_ROWS ? W : H;

@@ -10,8 +10,8 @@
  *  - the same bits with 1 and 2 threads, and slice s of a batch equal to the
  *    slice projected alone.
  * Geometries: odd and even sizes, H != W, default and explicit n_det,
- * detector offset, fine and coarse bins, pixel size != 1, sparse subsets of a
- * full scan, angles beyond [0, π) and exactly 0 and π/2. */
+ * detector offset, rotation axis off the centre pixel, fine and coarse bins, pixel size != 1,
+ * sparse subsets of a full scan, angles beyond [0, π) and exactly 0 and π/2. */
 #include "ct_test_util.h"
 
 typedef struct ct_case {
@@ -21,7 +21,8 @@ typedef struct ct_case {
   const double *angles; /* explicit list */
   int n_det;            /* 0: default */
   double ps, ds, offset;
-  int sparse_of;        /* > 0: keep n_angles of this many evenly spaced views */
+  int sparse_of; /* > 0: keep n_angles of this many evenly spaced views */
+  double center; /* center_x = center, center_y = -center */
 } ct_case;
 
 static const double kPi = 3.14159265358979323846;
@@ -54,6 +55,8 @@ static sr_status make_geometry(sr_context *ctx, const ct_case *tc, sr_ct_geometr
   g->pixel_size = tc->ps;
   g->det_spacing = tc->ds;
   g->det_offset = tc->offset;
+  g->center_x = tc->center;
+  g->center_y = -tc->center;
   return SR_OK;
 }
 
@@ -96,8 +99,7 @@ static void run_case(sr_backend *b, sr_backend *b1, const ct_case *tc) {
     CHECK_MSG(e <= 1e-6, "%s: radon slice %zu vs definition: rel L2 %.3g", tc->name, s, e);
     ct_reference(&proj, 1, y + s * nm, ref_i);
     e = ct_rel_l2_d(aty + s * ni, ref_i, ni);
-    CHECK_MSG(e <= 1e-6, "%s: backproject slice %zu vs definition: rel L2 %.3g", tc->name, s,
-              e);
+    CHECK_MSG(e <= 1e-6, "%s: backproject slice %zu vs definition: rel L2 %.3g", tc->name, s, e);
   }
 
   /* The adjoint identity. */
@@ -105,11 +107,11 @@ static void run_case(sr_backend *b, sr_backend *b1, const ct_case *tc) {
     double lhs = ct_dot(ax + s * nm, y + s * nm, nm), rhs = ct_dot(x + s * ni, aty + s * ni, ni);
     double scale = s == 0 ? fabs(lhs) : ct_norm(ax + s * nm, nm) * ct_norm(y + s * nm, nm);
     double rel = fabs(lhs - rhs) / (scale > 0.0 ? scale : 1.0);
-    CHECK_MSG(rel <= 1e-6, "%s: slice %zu <Ax,y> = %.12g, <x,A^T y> = %.12g (rel %.3g)",
-              tc->name, s, lhs, rhs, rel);
+    CHECK_MSG(rel <= 1e-6, "%s: slice %zu <Ax,y> = %.12g, <x,A^T y> = %.12g (rel %.3g)", tc->name,
+              s, lhs, rhs, rel);
     if (s == 1)
-      printf("%-28s <Ax,y> vs <x,A^T y>: rel %.2e; bits of A x %08x, A^T y %08x\n", tc->name,
-             rel, fnv1a(ax, batch * nm * 4), fnv1a(aty, batch * ni * 4));
+      printf("%-28s <Ax,y> vs <x,A^T y>: rel %.2e; bits of A x %08x, A^T y %08x\n", tc->name, rel,
+             fnv1a(ax, batch * nm * 4), fnv1a(aty, batch * ni * 4));
   }
 
   /* Thread count and batch position change nothing. */
@@ -187,8 +189,8 @@ static void test_flat_backprojection(sr_backend *b, int n, int n_angles, double 
       if (dx * dx + dy * dy <= (n / 2 - 1) * (n / 2 - 1))
         worst = fmax(worst, fabs(img[(size_t)r * n + c] / expect - 1.0));
     }
-  CHECK_MSG(worst <= 1e-6, "A^T 1 (n=%d, ps=%g, ds=%g) varies by %.3g around %g", n, ps, ds,
-            worst, expect);
+  CHECK_MSG(worst <= 1e-6, "A^T 1 (n=%d, ps=%g, ds=%g) varies by %.3g around %g", n, ps, ds, worst,
+            expect);
   free(ones), free(img);
   sr_operator_destroy(op);
   sr_ct_geometry_release(&g);
@@ -198,20 +200,21 @@ int main(void) {
   sr_context *ctx = ct_make_cpu(2), *ctx1 = ct_make_cpu(1);
   sr_backend *b = sr_context_get_backend(ctx), *b1 = sr_context_get_backend(ctx1);
 
-  static const double with_exact[] = {0.0, 0.3, 3.14159265358979323846 / 4,
-                                      3.14159265358979323846 / 2, 2.0, 2.9};
+  static const double with_exact[] = {
+      0.0, 0.3, 3.14159265358979323846 / 4, 3.14159265358979323846 / 2, 2.0, 2.9};
   static const double beyond[] = {-1.0, 3.5, 4.4, 5.9, -2.2, 6.1};
   const ct_case cases[] = {
-      {"16x16 12 views", 16, 16, 12, NULL, 0, 1.0, 1.0, 0.0, 0},
-      {"17x17 exact angles n_det 25", 17, 17, 6, with_exact, 25, 1.0, 1.0, 0.0, 0},
-      {"13x20 offset 0.3", 13, 20, 9, NULL, 0, 1.0, 1.0, 0.3, 0},
-      {"20x13 odd n_det 33", 20, 13, 10, NULL, 33, 1.0, 1.0, -0.5, 0},
-      {"24x24 sparse 11 of 60", 24, 24, 11, NULL, 0, 1.0, 1.0, 0.0, 60},
-      {"15x15 fine bins ds 0.7", 15, 15, 8, NULL, 40, 1.0, 0.7, 0.0, 0},
-      {"12x12 coarse bins ds 2.3", 12, 12, 7, NULL, 11, 1.1, 2.3, 0.0, 0},
-      {"9x9 angles beyond [0, pi)", 9, 9, 6, beyond, 0, 1.0, 1.0, 0.0, 0},
-      {"1x1", 1, 1, 3, NULL, 0, 1.0, 1.0, 0.0, 0},
-      {"32x32 one view", 32, 32, 1, NULL, 0, 1.0, 1.0, 0.0, 0},
+      {"16x16 12 views", 16, 16, 12, NULL, 0, 1.0, 1.0, 0.0, 0, 0.0},
+      {"17x17 exact angles n_det 25", 17, 17, 6, with_exact, 25, 1.0, 1.0, 0.0, 0, 0.0},
+      {"13x20 offset 0.3", 13, 20, 9, NULL, 0, 1.0, 1.0, 0.3, 0, 0.0},
+      {"20x13 odd n_det 33", 20, 13, 10, NULL, 33, 1.0, 1.0, -0.5, 0, 0.0},
+      {"24x24 sparse 11 of 60", 24, 24, 11, NULL, 0, 1.0, 1.0, 0.0, 60, 0.0},
+      {"15x15 fine bins ds 0.7", 15, 15, 8, NULL, 40, 1.0, 0.7, 0.0, 0, 0.0},
+      {"12x12 coarse bins ds 2.3", 12, 12, 7, NULL, 11, 1.1, 2.3, 0.0, 0, 0.0},
+      {"9x9 angles beyond [0, pi)", 9, 9, 6, beyond, 0, 1.0, 1.0, 0.0, 0, 0.0},
+      {"1x1", 1, 1, 3, NULL, 0, 1.0, 1.0, 0.0, 0, 0.0},
+      {"32x32 one view", 32, 32, 1, NULL, 0, 1.0, 1.0, 0.0, 0, 0.0},
+      {"18x18 axis off centre", 18, 18, 10, NULL, 0, 1.0, 1.0, -0.5, 0, 0.7},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) run_case(b, b1, &cases[i]);
 

@@ -13,8 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "io/meas_operator.h"
 #include "io/npy.h"
 #include "operators/ct_fourier.h"
+#include "operators/ct_fourier_internal.h"
 #include "operators/ct_geometry.h"
 #include "test_util.h"
 
@@ -22,10 +24,6 @@
 #define SR_TEST_DATA "."
 #endif
 #define PI 3.14159265358979323846
-
-/* Only the polar helper is needed from the internal header. */
-void sr_ct_fourier_polar(const sr_ct_fourier_grid *g, int64_t v, int64_t j, double *theta_idx,
-                         double *r_idx);
 
 static void test_tables(sr_context *ctx, int64_t n) {
   char path[1024];
@@ -134,7 +132,8 @@ static void test_fourier_slice(sr_context *ctx, int64_t n, int64_t n_keep) {
   size_t grid = (size_t)(ed * ed);
   float *x = (float *)malloc((size_t)(n * n) * sizeof(float));
   float *y = (float *)malloc(op->meas_elems * sizeof(float));
-  float *known = (float *)malloc(2 * grid * sizeof(float)), *t = (float *)malloc(2 * grid * sizeof(float));
+  float *known = (float *)malloc(2 * grid * sizeof(float)),
+        *t = (float *)malloc(2 * grid * sizeof(float));
   phantom(x, n);
   CHECK_OK(ctx, op->vt->forward(op, x, y, 1));
   CHECK_OK(ctx, op->vt->measurement_to_transform(op, y, known, 1));
@@ -152,11 +151,13 @@ static void test_fourier_slice(sr_context *ctx, int64_t n, int64_t n_keep) {
     kx = kx >= ed / 2 ? kx - ed : kx;
     double rho = hypot((double)ky, (double)kx) / (double)ed;
     double dr = known[2 * q] - t[2 * q], di = known[2 * q + 1] - t[2 * q + 1];
-    double e2 = dr * dr + di * di, m2 = (double)t[2 * q] * t[2 * q] + (double)t[2 * q + 1] * t[2 * q + 1];
+    double e2 = dr * dr + di * di,
+           m2 = (double)t[2 * q] * t[2 * q] + (double)t[2 * q + 1] * t[2 * q + 1];
     int band = rho < 0.1 ? 0 : rho < 0.25 ? 1 : 2;
     for (int k = band; k < 3; ++k) num[k] += e2, den[k] += m2;
   }
-  double e_low = sqrt(num[0] / den[0]), e_mid = sqrt(num[1] / den[1]), e_all = sqrt(num[2] / den[2]);
+  double e_low = sqrt(num[0] / den[0]), e_mid = sqrt(num[1] / den[1]),
+         e_all = sqrt(num[2] / den[2]);
   printf("Fourier slice N=%lld, %lld of %lld views, Lambda %zu points: relative L2 %.4f "
          "(|k| < 0.1 cyc/px), %.4f (< 0.25), %.4f (all)\n",
          (long long)n, (long long)n_keep, (long long)n, g->n_lambda, e_low, e_mid, e_all);
@@ -196,6 +197,33 @@ static void test_fourier_slice(sr_context *ctx, int64_t n, int64_t n_keep) {
   free(x), free(y), free(known), free(t);
 }
 
+/* A CT measurement file's operator: ct-fourier when its geometry fits the
+ * paper's transform, a clear refusal otherwise. */
+static void test_from_meas(sr_context *ctx) {
+  sr_backend *b = sr_context_get_backend(ctx);
+  sr_meas m;
+  memset(&m, 0, sizeof m);
+  m.modality = SR_MODALITY_CT;
+  int32_t idx[4] = {0, 11, 21, 31};
+  float ang[4];
+  for (int v = 0; v < 4; ++v) ang[v] = (float)(PI * idx[v] / 32.0);
+  m.ct.nslices = 1, m.ct.n_views = 4, m.ct.image_h = m.ct.image_w = 32;
+  m.ct.n_det = sr_ct_fourier_d(32);
+  m.ct.angles = ang, m.ct.view_index = idx, m.ct.n_full = 32;
+  m.ct.det_spacing = m.ct.pixel_spacing = 1.0;
+  m.ct.noise_sigma = 0.25;
+  sr_operator *op = NULL;
+  CHECK_OK(ctx, sr_meas_make_operator(b, &m, SR_MEAS_OP_FOURIER, &op));
+  CHECK(op && strcmp(op->vt->name, "ct-fourier") == 0 && op->noise_sigma == 0.25f);
+  CHECK(op && sr_ct_fourier_grid_of(op)->n_keep == 4 && sr_ct_fourier_grid_of(op)->rows[1] == 11);
+  sr_operator_destroy(op);
+  CHECK_OK(ctx, sr_meas_make_operator(b, &m, SR_MEAS_OP_DEFAULT, &op));
+  CHECK(op && strcmp(op->vt->name, "ct-parallel") == 0);
+  sr_operator_destroy(op);
+  m.ct.det_offset = 0.5;
+  CHECK_FAILS(ctx, sr_meas_make_operator(b, &m, SR_MEAS_OP_FOURIER, &op), SR_ERR_UNSUPPORTED);
+}
+
 int main(void) {
   sr_context_options o = sr_context_options_default();
   o.backend = SR_BACKEND_CPU;
@@ -207,6 +235,7 @@ int main(void) {
   test_transform(ctx, 24);
   test_fourier_slice(ctx, 64, 64);
   test_fourier_slice(ctx, 64, 16);
+  test_from_meas(ctx);
   sr_context_destroy(ctx);
   return sr_test_finish("test_ct_fourier");
 }

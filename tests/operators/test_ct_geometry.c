@@ -19,8 +19,7 @@ static void test_defaults(sr_context *ctx) {
   sr_ct_geometry g;
   CHECK_OK(ctx, sr_ct_geometry_init(ctx, &g, 320, 320, 320));
   CHECK(g.n_angles == 320 && g.n_det == 453 && g.pixel_size == 1.0 && g.det_spacing == 1.0);
-  CHECK(g.angles[0] == 0.0 && fabs(g.angles[160] - kPi / 2) < 1e-15 &&
-        g.angles[319] < kPi);
+  CHECK(g.angles[0] == 0.0 && fabs(g.angles[160] - kPi / 2) < 1e-15 && g.angles[319] < kPi);
   CHECK_OK(ctx, sr_ct_geometry_validate(ctx, &g));
   sr_ct_geometry c;
   CHECK_OK(ctx, sr_ct_geometry_copy(ctx, &g, &c));
@@ -39,8 +38,8 @@ static void test_sparse(sr_context *ctx) {
   CHECK_OK(ctx, sr_ct_sparse_rows(ctx, 320, 23, rows));
   CHECK(memcmp(rows, paper23, sizeof rows) == 0);
   for (int i = 0; i < 23; ++i)
-    if (rows[i] != paper23[i]) fprintf(stderr, "row %d: %lld vs %lld\n", i, (long long)rows[i],
-                                        (long long)paper23[i]);
+    if (rows[i] != paper23[i])
+      fprintf(stderr, "row %d: %lld vs %lld\n", i, (long long)rows[i], (long long)paper23[i]);
   int64_t one;
   CHECK_OK(ctx, sr_ct_sparse_rows(ctx, 180, 1, &one));
   CHECK(one == 0);
@@ -61,8 +60,7 @@ static void test_sparse(sr_context *ctx) {
   CHECK_FAILS(ctx, sr_ct_geometry_subset(ctx, &full, bad, 3, &sparse), SR_ERR_INVALID_ARGUMENT);
   CHECK_FAILS(ctx, sr_ct_geometry_subset(ctx, &full, out_of_range, 2, &sparse),
               SR_ERR_INVALID_ARGUMENT);
-  CHECK_FAILS(ctx, sr_ct_geometry_sparse(ctx, &full, 321, &sparse, NULL),
-              SR_ERR_INVALID_ARGUMENT);
+  CHECK_FAILS(ctx, sr_ct_geometry_sparse(ctx, &full, 321, &sparse, NULL), SR_ERR_INVALID_ARGUMENT);
   sr_ct_geometry_release(&full);
 }
 
@@ -105,6 +103,9 @@ static void test_bad(sr_context *ctx, sr_backend *b) {
   t = g;
   t.det_offset = INFINITY;
   expect_bad(ctx, b, &t, "offset");
+  t = g;
+  t.center_y = NAN;
+  expect_bad(ctx, b, &t, "centre");
   t = g;
   t.image_h = 0;
   expect_bad(ctx, b, &t, "image");

@@ -59,8 +59,7 @@ static float *as_complex(const sr_array *a) {
   return c;
 }
 
-static void golden_fft2c(sr_context *ctx, const char *in_name, const char *out_name,
-                         int inverse) {
+static void golden_fft2c(sr_context *ctx, const char *in_name, const char *out_name, int inverse) {
   sr_array in = {0}, ref = {0};
   if (!load(ctx, in_name, &in) || !load(ctx, out_name, &ref)) return;
   size_t ns = (size_t)in.shape[0], h = (size_t)in.shape[1], w = (size_t)in.shape[2];
@@ -69,8 +68,8 @@ static void golden_fft2c(sr_context *ctx, const char *in_name, const char *out_n
   sr_backend *b = sr_context_get_backend(ctx);
   CHECK_OK(ctx, b->ops->fft2c(b, y, x, ns, h, w, inverse));
   double err = sr_test_rel_l2(y, r, 2 * n);
-  CHECK_MSG(err < 1e-6, "fft2c%s %s vs NumPy: relative L2 %.3g", inverse ? " inverse" : "",
-            in_name, err);
+  CHECK_MSG(err < 1e-6, "fft2c%s %s vs NumPy: relative L2 %.3g", inverse ? " inverse" : "", in_name,
+            err);
   /* In place gives the same bits. */
   CHECK_OK(ctx, b->ops->fft2c(b, x, x, ns, h, w, inverse));
   CHECK(memcmp(x, y, 2 * n * sizeof(float)) == 0);
@@ -79,17 +78,16 @@ static void golden_fft2c(sr_context *ctx, const char *in_name, const char *out_n
 }
 
 /* Direct DFT in double: out = scale * sum x e^{-+2 pi i (k m / h + l n / w)}. */
-static void naive_dft(const float *x, double *out, size_t h, size_t w, int inverse,
-                      double scale) {
+static void naive_dft(const float *x, double *out, size_t h, size_t w, int inverse, double scale) {
   double sgn = inverse ? 1.0 : -1.0;
   for (size_t k = 0; k < h; ++k)
     for (size_t l = 0; l < w; ++l) {
       double complex acc = 0;
       for (size_t m = 0; m < h; ++m)
         for (size_t n = 0; n < w; ++n) {
-          double ph = sgn * 2.0 * 3.14159265358979323846 * ((double)(k * m % h) / h + (double)(l * n % w) / w);
-          acc += ((double)x[2 * (m * w + n)] + I * (double)x[2 * (m * w + n) + 1]) *
-                 cexp(I * ph);
+          double ph = sgn * 2.0 * 3.14159265358979323846 *
+                      ((double)(k * m % h) / h + (double)(l * n % w) / w);
+          acc += ((double)x[2 * (m * w + n)] + I * (double)x[2 * (m * w + n) + 1]) * cexp(I * ph);
         }
       out[2 * (k * w + l)] = scale * creal(acc);
       out[2 * (k * w + l) + 1] = scale * cimag(acc);
@@ -104,7 +102,8 @@ static void test_fft2_vs_dft(sr_context *ctx, size_t ns, size_t h, size_t w, int
   float *reff = (float *)malloc(2 * n * sizeof(float));
   float scale = inverse ? 1.0f / (float)(h * w) : 1.0f;
   CHECK_OK(ctx, b->ops->fft2(b, y, x, ns, h, w, inverse, scale));
-  for (size_t s = 0; s < ns; ++s) naive_dft(x + 2 * s * h * w, ref + 2 * s * h * w, h, w, inverse, scale);
+  for (size_t s = 0; s < ns; ++s)
+    naive_dft(x + 2 * s * h * w, ref + 2 * s * h * w, h, w, inverse, scale);
   for (size_t i = 0; i < 2 * n; ++i) reff[i] = (float)ref[i];
   double err = sr_test_rel_l2(y, reff, 2 * n);
   CHECK_MSG(err < 2e-6, "fft2 %zux%zux%zu inverse=%d vs direct DFT: relative L2 %.3g", ns, h, w,
@@ -124,8 +123,8 @@ static void test_round_trip(sr_context *ctx, size_t ns, size_t h, size_t w) {
   CHECK_MSG(err < 1e-6, "round trip %zux%zux%zu: relative L2 %.3g", ns, h, w, err);
   double nx = 0.0, nk = 0.0;
   for (size_t i = 0; i < 2 * n; ++i) nx += (double)x[i] * x[i], nk += (double)k[i] * k[i];
-  CHECK_MSG(fabs(sqrt(nk) / sqrt(nx) - 1.0) < 1e-6, "Parseval %zux%zux%zu: |F x| / |x| = %.9f",
-            ns, h, w, sqrt(nk / nx));
+  CHECK_MSG(fabs(sqrt(nk) / sqrt(nx) - 1.0) < 1e-6, "Parseval %zux%zux%zu: |F x| / |x| = %.9f", ns,
+            h, w, sqrt(nk / nx));
   free(x), free(k), free(back);
 }
 
@@ -191,15 +190,13 @@ static void test_small_ops(sr_context *ctx) {
   }
   float mag[30];
   CHECK_OK(ctx, b->ops->cabs(b, mag, x, ns * n));
-  for (size_t i = 0; i < ns * n; ++i)
-    CHECK(fabsf(mag[i] - hypotf(x[2 * i], x[2 * i + 1])) < 1e-6f);
+  for (size_t i = 0; i < ns * n; ++i) CHECK(fabsf(mag[i] - hypotf(x[2 * i], x[2 * i + 1])) < 1e-6f);
   /* gather 4 of 10, then scatter them back with weights 2 and 1 taps. */
   int32_t src[4] = {9, 0, 4, 4}, dst[3] = {1, 7, 3};
   float g[2 * 3 * 4];
   CHECK_OK(ctx, b->ops->cgather(b, g, x, src, ns, 4, n));
   for (size_t s = 0; s < ns; ++s)
-    for (size_t p = 0; p < 4; ++p)
-      CHECK(g[2 * (s * 4 + p)] == x[2 * (s * n + (size_t)src[p])]);
+    for (size_t p = 0; p < 4; ++p) CHECK(g[2 * (s * 4 + p)] == x[2 * (s * n + (size_t)src[p])]);
   int32_t ssrc[6] = {0, 1, 2, 3, 1, 1};
   float wts[6] = {0.5f, 0.5f, 1.0f, -1.0f, 2.0f, 0.0f};
   float *o = (float *)calloc(2 * ns * n, sizeof(float));
@@ -249,8 +246,8 @@ static void test_tv_ops(sr_context *ctx, size_t ns, size_t h, size_t w) {
         scale += fabs(xv * gv);
       }
   for (size_t i = 0; i < n; ++i) rhs -= (double)x[i] * dg[i];
-  CHECK_MSG(fabs(lhs - rhs) <= 1e-6 * scale, "grad/div adjoint %zux%zux%zu: %.9g vs %.9g", ns,
-            h, w, lhs, rhs);
+  CHECK_MSG(fabs(lhs - rhs) <= 1e-6 * scale, "grad/div adjoint %zux%zux%zu: %.9g vs %.9g", ns, h, w,
+            lhs, rhs);
   CHECK_OK(ctx, b->ops->proj_l2ball2(b, g, ns, h * w, 0.5f));
   for (size_t s = 0; s < ns; ++s)
     for (size_t p = 0; p < h * w; ++p) {
@@ -268,7 +265,7 @@ int main(void) {
   golden_fft2c(ctx, "mri_complex_1x4x9.npy", "mri_complex_1x4x9_fft2c.npy", 0);
   test_fft2_vs_dft(ctx, 2, 6, 8, 0);
   test_fft2_vs_dft(ctx, 1, 17, 20, 1);
-  test_fft2_vs_dft(ctx, 3, 1, 33, 0); /* batched 1-D */
+  test_fft2_vs_dft(ctx, 3, 1, 33, 0);  /* batched 1-D */
   test_fft2_vs_dft(ctx, 1, 35, 18, 0); /* more rows than one block, a tail */
   test_round_trip(ctx, 3, 64, 48);
   test_round_trip(ctx, 2, 33, 17);

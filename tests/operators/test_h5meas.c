@@ -130,8 +130,7 @@ static void test_fastmri(sr_context *ctx) {
   CHECK(r.mri.nslices == 1 && r.mri.h == 16 && r.mri.w == 10 && r.mri.target == NULL);
   if (r.mri.mask) {
     const float expect[10] = {1, 0, 0, 1, 1, 1, 1, 0, 1, 0};
-    for (int i = 0; i < 16; ++i)
-      CHECK(memcmp(r.mri.mask + 10 * i, expect, sizeof expect) == 0);
+    for (int i = 0; i < 16; ++i) CHECK(memcmp(r.mri.mask + 10 * i, expect, sizeof expect) == 0);
   }
   sr_meas_free(&r);
 }
@@ -158,14 +157,26 @@ static hid_t c64(void) {
   return t;
 }
 
-typedef enum { BAD_MASK_SHAPE, BAD_NAN, BAD_DISAGREE, BAD_MASK_VALUE, BAD_REAL_KSPACE,
-               BAD_RANK4, BAD_NOTHING, BAD_TARGET_SHAPE, BAD_CT_ANGLES, BAD_CT_NDET,
-               BAD_COUNT } bad_kind;
+typedef enum {
+  BAD_MASK_SHAPE,
+  BAD_NAN,
+  BAD_DISAGREE,
+  BAD_MASK_VALUE,
+  BAD_REAL_KSPACE,
+  BAD_RANK4,
+  BAD_NOTHING,
+  BAD_TARGET_SHAPE,
+  BAD_CT_ANGLES,
+  BAD_CT_NDET,
+  BAD_COUNT
+} bad_kind;
 
 static sr_status expected_status(bad_kind k) {
   switch (k) {
-  case BAD_MASK_SHAPE: case BAD_TARGET_SHAPE: case BAD_CT_ANGLES: case BAD_CT_NDET:
-    return SR_ERR_SHAPE;
+  case BAD_MASK_SHAPE:
+  case BAD_TARGET_SHAPE:
+  case BAD_CT_ANGLES:
+  case BAD_CT_NDET: return SR_ERR_SHAPE;
   case BAD_NAN: return SR_ERR_NUMERIC;
   case BAD_RANK4: return SR_ERR_UNSUPPORTED;
   default: return SR_ERR_FORMAT;
@@ -247,8 +258,8 @@ static void test_malformed(sr_context *ctx) {
     sr_context_clear_error(ctx);
     sr_status st = sr_meas_read(ctx, path, &r);
     const char *msg = sr_context_last_error(ctx);
-    CHECK_MSG(st == expected_status((bad_kind)kind), "bad file %d: %s (%s)", kind,
-              sr_strerror(st), msg);
+    CHECK_MSG(st == expected_status((bad_kind)kind), "bad file %d: %s (%s)", kind, sr_strerror(st),
+              msg);
     CHECK_MSG(strstr(msg, path) == msg, "bad file %d: message does not start with the path: %s",
               kind, msg);
     CHECK(strchr(msg, '\n') == NULL);

@@ -39,8 +39,8 @@ int main(void) {
     size_t h = (size_t)x.shape[0], w = (size_t)x.shape[1];
     double range = v[4 * k], ssim = v[4 * k + 1], psnr = v[4 * k + 2], nmse = v[4 * k + 3];
     sr_image_metrics m;
-    CHECK_OK(ctx, sr_image_metrics_slice(ctx, (const float *)x.data, (const float *)ref.data, h,
-                                         w, range, &m));
+    CHECK_OK(ctx, sr_image_metrics_slice(ctx, (const float *)x.data, (const float *)ref.data, h, w,
+                                         range, &m));
     CHECK_MSG(fabs(m.ssim - ssim) < 1e-6, "case %zu SSIM %.9f vs scikit-image %.9f", k, m.ssim,
               ssim);
     CHECK_MSG(fabs(m.psnr - psnr) < 1e-9 * fabs(psnr), "case %zu PSNR %.9f vs %.9f", k, m.psnr,

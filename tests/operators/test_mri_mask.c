@@ -16,8 +16,8 @@
 
 static void test_paper(sr_context *ctx, int64_t size, int n_keep, size_t expect_cols) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/mri_paper_mask_%lld_nkeep%d.npy", SR_TEST_DATA,
-           (long long)size, n_keep);
+  snprintf(path, sizeof path, "%s/mri_paper_mask_%lld_nkeep%d.npy", SR_TEST_DATA, (long long)size,
+           n_keep);
   sr_array cols = {0};
   CHECK_OK(ctx, sr_npy_read(ctx, path, &cols));
   if (!cols.data) return;
@@ -37,8 +37,8 @@ static void test_paper(sr_context *ctx, int64_t size, int n_keep, size_t expect_
   }
   double accel = sr_mri_mask_acceleration(mask, (size_t)(size * size));
   CHECK(fabs(accel - (double)size / (double)n) < 1e-12);
-  printf("paper mask %lldx%lld n_keep %d: %zu columns, true acceleration %.2fx\n",
-         (long long)size, (long long)size, n_keep, n, accel);
+  printf("paper mask %lldx%lld n_keep %d: %zu columns, true acceleration %.2fx\n", (long long)size,
+         (long long)size, n_keep, n, accel);
   free(mask);
   sr_array_free(&cols);
 }
@@ -47,7 +47,8 @@ static void test_paper(sr_context *ctx, int64_t size, int n_keep, size_t expect_
 static void check_center(const float *mask, int64_t w, double cf) {
   int64_t num_low = (int64_t)rint((double)w * cf);
   int64_t pad = (w - num_low + 1) / 2;
-  for (int64_t j = pad; j < pad + num_low; ++j) CHECK_MSG(mask[j] == 1.0f, "centre column %lld missing", (long long)j);
+  for (int64_t j = pad; j < pad + num_low; ++j)
+    CHECK_MSG(mask[j] == 1.0f, "centre column %lld missing", (long long)j);
 }
 
 static void test_fastmri(sr_context *ctx, sr_mask_kind kind, int64_t w, double accel, double cf) {
@@ -81,8 +82,8 @@ static void test_fastmri(sr_context *ctx, sr_mask_kind kind, int64_t w, double a
   double prob = (want - rint((double)w * cf)) / ((double)w - rint((double)w * cf));
   double se = sqrt(((double)w - rint((double)w * cf)) * prob * (1 - prob) / seeds);
   CHECK_MSG(fabs(mean_cols - want) <= 4.0 * se + 1.0,
-            "%s w=%lld accel %g cf %g: mean %.2f columns, wanted %.2f",
-            sr_mask_kind_name(kind), (long long)w, accel, cf, mean_cols, want);
+            "%s w=%lld accel %g cf %g: mean %.2f columns, wanted %.2f", sr_mask_kind_name(kind),
+            (long long)w, accel, cf, mean_cols, want);
   free(mask), free(again);
 }
 

@@ -56,8 +56,10 @@ static void test_adjoint_and_transform(sr_context *ctx, size_t ns, int64_t h, in
   sr_operator *op = NULL;
   CHECK_OK(ctx, sr_mri_cartesian_create(b, h, w, mask, &op));
   if (!op) return;
-  float *x = (float *)malloc(ns * n * sizeof(float)), *aty = (float *)malloc(ns * n * sizeof(float));
-  float *y = (float *)malloc(2 * ns * n * sizeof(float)), *ax = (float *)malloc(2 * ns * n * sizeof(float));
+  float *x = (float *)malloc(ns * n * sizeof(float)),
+        *aty = (float *)malloc(ns * n * sizeof(float));
+  float *y = (float *)malloc(2 * ns * n * sizeof(float)),
+        *ax = (float *)malloc(2 * ns * n * sizeof(float));
   for (size_t i = 0; i < ns * n; ++i) x[i] = frand();
   for (size_t i = 0; i < 2 * ns * n; ++i) y[i] = frand();
   CHECK_OK(ctx, op->vt->forward(op, x, ax, ns));
@@ -71,7 +73,8 @@ static void test_adjoint_and_transform(sr_context *ctx, size_t ns, int64_t h, in
   printf("mri-cartesian %zux%lldx%lld adjoint: relative mismatch %.2e\n", ns, (long long)h,
          (long long)w, rel);
   /* T^-1 T x == x for real x; T keeps everything, the mask does not enter. */
-  float *t = (float *)malloc(2 * ns * n * sizeof(float)), *back = (float *)malloc(ns * n * sizeof(float));
+  float *t = (float *)malloc(2 * ns * n * sizeof(float)),
+        *back = (float *)malloc(ns * n * sizeof(float));
   CHECK_OK(ctx, op->vt->transform(op, x, t, ns));
   CHECK_OK(ctx, op->vt->inverse_transform(op, t, back, ns));
   CHECK(sr_test_rel_l2(back, x, ns * n) < 1e-6);

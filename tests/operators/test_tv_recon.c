@@ -53,7 +53,8 @@ static void test_mri(sr_context *ctx) {
   double p_zf = sr_psnr(zf, x, 64 * 64, 1.0), p_tv = sr_psnr(tv, x, 64 * 64, 1.0);
   printf("MRI 64x64, random 4x: zero-filled %.2f dB, TV %.2f dB (||K|| %.3f)\n", p_zf, p_tv,
          info.norm_k);
-  CHECK_MSG(p_tv > p_zf + 15.0, "TV %.2f dB does not beat zero-filled %.2f dB by 15 dB", p_tv, p_zf);
+  CHECK_MSG(p_tv > p_zf + 15.0, "TV %.2f dB does not beat zero-filled %.2f dB by 15 dB", p_tv,
+            p_zf);
   sr_operator_destroy(op);
 
   /* Full mask, no regulariser: least squares recovers x exactly. */

@@ -61,8 +61,8 @@ static void scatter_interior(const float *y, const int32_t *j, const float *t, i
 }
 
 /* Line l of kind `major`: out[c] for its L pixels (double). */
-static void backproject_line(const sr_ct_projection *p, const cpu_ct_plan *impl, int major,
-                             int l, const float *sino, const line_work *w, double *out) {
+static void backproject_line(const sr_ct_projection *p, const cpu_ct_plan *impl, int major, int l,
+                             const float *sino, const line_work *w, double *out) {
   const int n_det = (int)p->n_det, L = sr_cpu_ct_line_len(p, major);
   double *d = w->d;
   memset(d, 0, 2 * (size_t)(L + 1) * sizeof *d);
@@ -105,7 +105,7 @@ sr_status sr_cpu_backproject(sr_backend *b, sr_ct_plan *plan, const float *sino,
   const size_t plane = (size_t)H * W;
   double *buf = NULL;
   SR_TRY(sr_cpu_ct_scratch(b, plan, 2 * plane, &buf));
-  double *rows_part = buf;        /* (H, W): from the views that walk rows */
+  double *rows_part = buf;         /* (H, W): from the views that walk rows */
   double *cols_part = buf + plane; /* (W, H): from the views that walk columns */
   const int Lmax = H > W ? H : W;
   int failed = 0;

@@ -1,4 +1,6 @@
-/* conv2d on the CPU: im2col + OpenBLAS sgemm, tiled over output rows so the
+/* conv2d on the CPU. Stride-1 convolutions take the direct AVX2 path of
+ * cpu_conv_direct.c when the CPU has it; the rest (strided convs, or a CPU
+ * without AVX2) im2col + OpenBLAS sgemm, tiled over output rows so the
  * column buffer stays small (the full im2col of a 3x3 conv at 320x320 with
  * 256 input channels would be 900 MB).
  *
@@ -21,6 +23,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_conv_direct.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_nn.h"
 #include "core/error.h"
@@ -50,16 +53,28 @@ static size_t tile_bytes(const sr_conv2d_desc *d) {
   return (size_t)d->c_in * d->kh * d->kw * (size_t)tile_rows(d) * d->w_out * sizeof(float);
 }
 
+static int backend_threads(const sr_backend *b) { return b->threads > 0 ? b->threads : 1; }
+
+/* im2col path: a column buffer per thread; a 1x1 conv uses it only for
+ * conv2d_normed's activated copy of its input tile. */
+static size_t im2col_bytes(const sr_conv2d_desc *d, int threads) {
+  const size_t per_thread = is_pointwise(d)
+                                ? (size_t)d->c_in * SR_CONV_POINTWISE_TILE * sizeof(float)
+                                : tile_bytes(d);
+  return per_thread * (size_t)threads;
+}
+
 sr_status sr_cpu_conv2d_workspace(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes) {
-  *bytes = is_pointwise(d) ? 0 : tile_bytes(d) * (size_t)(b->threads > 0 ? b->threads : 1);
+  *bytes = sr_cpu_conv_direct_supported(d) ? sr_cpu_conv_direct_workspace(d, backend_threads(b))
+                                           : im2col_bytes(d, backend_threads(b));
   return SR_OK;
 }
 
 /* cols (K, R * W_out) for output rows [oy0, oy0 + rows) of one sample. Row
  * kidx = (ci * KH + i) * KW + j holds x[ci][oy*s + i - pt][ox*s + j - pl]
- * or 0 outside the input. */
-static void im2col_rows(const sr_conv2d_desc *d, const float *xn, int oy0, int rows,
-                        float *cols) {
+ * or 0 outside the input; activated by abn[ci] = (a, c) when abn is set. */
+static void im2col_rows(const sr_conv2d_desc *d, const float *xn, const float *abn, int silu,
+                        int oy0, int rows, float *cols) {
   const int k = d->c_in * d->kh * d->kw;
   const size_t t = (size_t)rows * d->w_out;
   const int s = d->stride, wo = d->w_out;
@@ -93,6 +108,9 @@ static void im2col_rows(const sr_conv2d_desc *d, const float *xn, int oy0, int r
         } else {
           for (int ox = ox_lo; ox < ox_hi; ++ox) row[ox] = src[(size_t)(ox - ox_lo) * s];
         }
+        if (abn)
+          sr_cpu_affine_act(row + ox_lo, row + ox_lo, (size_t)(ox_hi - ox_lo), abn[2 * ci],
+                            abn[2 * ci + 1], silu);
       }
       for (int ox = ox_hi; ox < wo; ++ox) row[ox] = 0.0f;
     }
@@ -131,18 +149,25 @@ static void blas_threads_end(int saved) {
   if (saved != 1) openblas_set_num_threads(saved);
 }
 
-sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
-                        const float *bias, const float *bias_nc, const float *residual,
-                        float scale, float *y, void *workspace) {
+/* Both entry points: ab == NULL for a plain conv2d. */
+static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float *x,
+                            const float *ab, int silu, const float *w, const float *bias,
+                            const float *bias_nc, const float *residual, float scale, float *y,
+                            void *workspace) {
   if (d->h_out <= 0 || d->w_out <= 0)
     return SR_FAIL_HERE(b->ctx, SR_ERR_INVALID_ARGUMENT, "conv2d: descriptor not initialised");
-  const int pointwise = is_pointwise(d);
-  if (!pointwise && !workspace)
+  if (!workspace)
     return SR_FAIL_HERE(b->ctx, SR_ERR_INVALID_ARGUMENT, "conv2d: no workspace given");
+  if (sr_cpu_conv_direct_supported(d)) {
+    sr_cpu_conv_direct(d, backend_threads(b), x, ab, silu, w, bias, bias_nc, residual, scale, y,
+                       workspace);
+    return SR_OK;
+  }
+  const int pointwise = is_pointwise(d);
   const int k = d->c_in * d->kh * d->kw;
   const size_t p_in = (size_t)d->h * d->w, p_out = (size_t)d->h_out * d->w_out;
   const int rows = pointwise ? 0 : tile_rows(d);
-  const size_t cols_floats = pointwise ? 0 : tile_bytes(d) / sizeof(float);
+  const size_t cols_floats = im2col_bytes(d, 1) / sizeof(float);
   /* tasks: (sample, tile) pairs */
   const long long tiles_per_sample =
       pointwise ? (long long)((p_out + SR_CONV_POINTWISE_TILE - 1) / SR_CONV_POINTWISE_TILE)
@@ -157,26 +182,48 @@ sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, 
     const int n = (int)(task / tiles_per_sample);
     const long long tile = task % tiles_per_sample;
     const float *xn = x + (size_t)n * d->c_in * p_in;
+    const float *abn = ab ? ab + 2 * (size_t)n * d->c_in : NULL;
     float *yn = y + (size_t)n * d->c_out * p_out;
+    const int me = parallel ? omp_get_thread_num() : 0;
+    float *cols = (float *)workspace + (size_t)me * cols_floats;
     if (pointwise) {
       const size_t p0 = (size_t)tile * SR_CONV_POINTWISE_TILE;
       const size_t len = p_out - p0 < SR_CONV_POINTWISE_TILE ? p_out - p0 : SR_CONV_POINTWISE_TILE;
+      const float *src = xn + p0;
+      size_t ld = p_in;
+      if (abn) {
+        for (int ci = 0; ci < d->c_in; ++ci)
+          sr_cpu_affine_act(xn + (size_t)ci * p_in + p0, cols + (size_t)ci * len, len,
+                            abn[2 * ci], abn[2 * ci + 1], silu);
+        src = cols, ld = len;
+      }
       write_epilogue(d, n, p0, len, bias, bias_nc, residual, scale, y);
       /* y (C_out, len) += scale * w (C_out, C_in) . x (C_in, len) */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, (int)len, d->c_in, scale,
-                  w, d->c_in, xn + p0, (int)p_in, 1.0f, yn + p0, (int)p_out);
+                  w, d->c_in, src, (int)ld, 1.0f, yn + p0, (int)p_out);
     } else {
       const int oy0 = (int)tile * rows;
       const int r = oy0 + rows <= d->h_out ? rows : d->h_out - oy0;
       const int t = r * d->w_out;
-      const int me = parallel ? omp_get_thread_num() : 0;
-      float *cols = (float *)workspace + (size_t)me * cols_floats;
       write_epilogue(d, n, (size_t)oy0 * d->w_out, (size_t)t, bias, bias_nc, residual, scale, y);
-      im2col_rows(d, xn, oy0, r, cols);
+      im2col_rows(d, xn, abn, silu, oy0, r, cols);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, t, k, scale, w, k, cols,
                   t, 1.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
     }
   }
   blas_threads_end(saved);
   return SR_OK;
+}
+
+sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
+                        const float *bias, const float *bias_nc, const float *residual,
+                        float scale, float *y, void *workspace) {
+  return conv2d_any(b, d, x, NULL, 0, w, bias, bias_nc, residual, scale, y, workspace);
+}
+
+sr_status sr_cpu_conv2d_normed(sr_backend *b, const sr_conv2d_desc *d, const float *x,
+                               const float *ab, int silu, const float *w, const float *bias,
+                               const float *bias_nc, const float *residual, float scale,
+                               float *y, void *workspace) {
+  return conv2d_any(b, d, x, ab, silu, w, bias, bias_nc, residual, scale, y, workspace);
 }

@@ -39,8 +39,8 @@ sr_status sr_cpu_radon(sr_backend *b, sr_ct_plan *plan, const float *image, floa
                        size_t nslices);
 sr_status sr_cpu_backproject(sr_backend *b, sr_ct_plan *plan, const float *sino, float *image,
                              size_t nslices);
-sr_status sr_cpu_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                             const float *in, float *out, size_t nslices);
+sr_status sr_cpu_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                             float *out, size_t nslices);
 
 /* ---- private to the cpu_ct files */
 
@@ -58,7 +58,9 @@ typedef struct cpu_ct_plan {
   float *filter[SR_CT_FILTER_COUNT];
 } cpu_ct_plan;
 
-static inline cpu_ct_plan *sr_cpu_ct_impl(sr_ct_plan *plan) { return (cpu_ct_plan *)plan->impl; }
+static inline cpu_ct_plan *sr_cpu_ct_impl(sr_ct_plan *plan) {
+  return (cpu_ct_plan *)plan->impl;
+}
 
 /* Returns plan scratch of at least n doubles. */
 sr_status sr_cpu_ct_scratch(sr_backend *b, sr_ct_plan *plan, size_t n, double **out);

@@ -11,13 +11,15 @@
 #include "backend/cpu/cpu_internal.h"
 
 /* The pragma text cannot take macro arguments: loops name their size par_n. */
-#define KS_PARALLEL_FOR                                                                        \
+// clang-format off
+#define KS_PARALLEL_FOR \
   _Pragma("omp parallel for schedule(static) num_threads(b->threads) if (par_n >= SR_CPU_PARALLEL_MIN)")
+// clang-format on
 
 /* fftshift rolls by floor(n/2), ifftshift by ceil(n/2): the value at i moves
  * to (i + shift) mod n. */
-sr_status sr_cpu_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices,
-                           size_t h, size_t w, int inverse, float scale) {
+sr_status sr_cpu_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                           size_t w, int inverse, float scale) {
   size_t sh = inverse ? (h + 1) / 2 : h / 2;
   size_t sw = inverse ? (w + 1) / 2 : w / 2;
   long long rows = (long long)(nslices * h);
@@ -38,8 +40,8 @@ sr_status sr_cpu_fftshift2(sr_backend *b, float *out, const float *in, size_t ns
   return SR_OK;
 }
 
-sr_status sr_cpu_embed_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                            size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox) {
+sr_status sr_cpu_embed_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                            size_t w, size_t H, size_t W, size_t oy, size_t ox) {
   size_t total = nslices * H * W;
   const size_t par_n = total;
   KS_PARALLEL_FOR
@@ -55,9 +57,8 @@ sr_status sr_cpu_embed_real(sr_backend *b, float *out, const float *in, size_t n
   return SR_OK;
 }
 
-sr_status sr_cpu_extract_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                              size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox,
-                              float scale) {
+sr_status sr_cpu_extract_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                              size_t w, size_t H, size_t W, size_t oy, size_t ox, float scale) {
   long long rows = (long long)(nslices * h);
   size_t total = nslices * h * w;
   const size_t par_n = total;
@@ -147,8 +148,8 @@ sr_status sr_cpu_cscatter(sr_backend *b, float *out, const float *in, const int3
 
 /* One row at a time: the inner loop over j runs along contiguous rows of m
  * and of the accumulator, which the compiler vectorises; k order is fixed. */
-sr_status sr_cpu_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m,
-                           size_t rows, size_t n_in, size_t n_out) {
+sr_status sr_cpu_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m, size_t rows,
+                           size_t n_in, size_t n_out) {
   long long nrows = (long long)rows;
   size_t work = rows * n_in * n_out;
   const size_t par_n = work;

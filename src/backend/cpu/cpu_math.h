@@ -39,4 +39,59 @@ static inline float sr_expf_fast(float x) {
  * quotient is -0, as it should be. */
 static inline float sr_silu_fast(float x) { return x / (1.0f + sr_expf_fast(-x)); }
 
+/* ---- AVX2 twins, 8 lanes. gcc does not vectorise the scalar versions
+ * (the bit assembly of 2^n defeats it), so the hot loops call these. They
+ * are compiled for AVX2+FMA by attribute and called only when
+ * sr_cpu_has_avx2() says the CPU has it, so builds without -march=native
+ * (the sanitizer builds) run them too. Same operations in the same order as
+ * the scalar versions (separate multiply and add, no FMA; the build does
+ * not contract them either), so a lane gives the scalar function's bits. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SR_HAVE_AVX2_PATH 1
+#define SR_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+static inline int sr_cpu_has_avx2(void) {
+  static int known = -1;
+  if (known < 0) {
+    __builtin_cpu_init();
+    known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return known;
+}
+
+SR_TARGET_AVX2 static inline __m256 sr_expf8(__m256 x) {
+  const __m256 xc =
+      _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.5f)), _mm256_set1_ps(88.5f));
+  const __m256 n = _mm256_floor_ps(
+      _mm256_add_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                    _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_sub_ps(xc, _mm256_mul_ps(n, _mm256_set1_ps(0.693145751953125f)));
+  r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(1.428606765330187e-06f)));
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(0.5f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+  p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.0f));
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  e = _mm256_blendv_ps(e, _mm256_setzero_ps(),
+                       _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ));
+  e = _mm256_blendv_ps(e, _mm256_set1_ps(__builtin_inff()),
+                       _mm256_cmp_ps(x, _mm256_set1_ps(88.7f), _CMP_GT_OQ));
+  return e;
+}
+
+SR_TARGET_AVX2 static inline __m256 sr_silu8(__m256 x) {
+  const __m256 e = sr_expf8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+#else
+#define SR_HAVE_AVX2_PATH 0
+static inline int sr_cpu_has_avx2(void) { return 0; }
+#endif
+
 #endif

@@ -74,8 +74,8 @@ static void accumulate_line(const sr_ct_view *v, float base, int L, const double
                                       _mm_loadu_pd(T + 2 * (size_t)j[2]), 1);
     __m256d v2 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(T + 2 * (size_t)j[1])),
                                       _mm_loadu_pd(T + 2 * (size_t)j[3]), 1);
-    __m256d F = _mm256_add_pd(_mm256_unpacklo_pd(v1, v2),
-                              _mm256_mul_pd(t, _mm256_unpackhi_pd(v1, v2)));
+    __m256d F =
+        _mm256_add_pd(_mm256_unpacklo_pd(v1, v2), _mm256_mul_pd(t, _mm256_unpackhi_pd(v1, v2)));
     _mm256_storeu_pd(g + i, _mm256_add_pd(_mm256_loadu_pd(g + i), F));
     m = _mm_add_ps(m, four);
   }

@@ -57,8 +57,8 @@ static sr_status ensure_filter(sr_backend *b, cpu_ct_plan *impl, sr_ct_filter fi
   return SR_OK;
 }
 
-sr_status sr_cpu_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                             const float *in, float *out, size_t nslices) {
+sr_status sr_cpu_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                             float *out, size_t nslices) {
   if ((unsigned)filter >= SR_CT_FILTER_COUNT)
     return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "unknown FBP filter %d", (int)filter);
   if (nslices == 0) return SR_OK;

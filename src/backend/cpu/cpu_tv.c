@@ -8,8 +8,10 @@
 #include "backend/cpu/cpu_internal.h"
 
 /* The pragma text cannot take macro arguments: loops name their size par_n. */
-#define TV_PARALLEL_FOR                                                                        \
+// clang-format off
+#define TV_PARALLEL_FOR \
   _Pragma("omp parallel for schedule(static) num_threads(b->threads) if (par_n >= SR_CPU_PARALLEL_MIN)")
+// clang-format on
 
 /* g (nslices, 2, h, w) from x (nslices, h, w). */
 sr_status sr_cpu_grad2(sr_backend *b, float *g, const float *x, size_t nslices, size_t h,
@@ -30,8 +32,7 @@ sr_status sr_cpu_grad2(sr_backend *b, float *g, const float *x, size_t nslices, 
 /* div g at (i, j) = g0[i][j] [i < h-1] - g0[i-1][j] [i > 0] + the same along
  * j: summing by parts shows <grad x, g> = -<x, div g> exactly (the last
  * row of g0 and last column of g1 never enter, as grad2 leaves them 0). */
-sr_status sr_cpu_div2(sr_backend *b, float *x, const float *g, size_t nslices, size_t h,
-                      size_t w) {
+sr_status sr_cpu_div2(sr_backend *b, float *x, const float *g, size_t nslices, size_t h, size_t w) {
   size_t hw = h * w, total = nslices * hw;
   const size_t par_n = total;
   TV_PARALLEL_FOR

@@ -4,8 +4,14 @@
  * padded image P (P[r][c] = x[(r - pad0) / up][(c - pad0) / up] when both
  * differences are non-negative multiples of up and inside, else 0):
  *   y[oy][ox] = sum_{i,j} P[oy*down + i][ox*down + j] * k[KH-1-i][KW-1-j]
- * Only taps that land on a real sample are visited: for output row oy the
- * first tap i0 makes oy*down + i0 - pad0 a multiple of up, then every up-th. */
+ * Row by row: output row oy meets the P rows oy*down + i that hold an input
+ * row (every up-th i). For each, the P row is built once in `down` phases,
+ *   ph[p][m] = P[.][down * m + p],
+ * so P[.][ox*down + j] = ph[j % down][ox + j / down] and every tap j is a
+ * contiguous, vectorised multiply-add over the output row. Zero taps of the
+ * inserted samples are multiplied like the others (adding 0 changes
+ * nothing): each output is the sum over i, then j, in order, plus the bias. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/cpu_internal.h"
@@ -17,6 +23,51 @@ static inline int first_tap(int base, int up) {
   int m = base % up;
   if (m < 0) m += up;
   return m == 0 ? 0 : up - m;
+}
+
+/* The phases of the P row holding input row xrow (w samples): ph holds
+ * `down` arrays of `len` floats, ph[p * len + m] = P[.][down * m + p]. */
+static void build_phases(const float *xrow, int w, int up, int down, int pad0, int len,
+                         float *ph) {
+  memset(ph, 0, (size_t)len * down * sizeof(float));
+  /* input sample s sits at padded column up * s + pad0 = down * m + p */
+  int s = 0;
+  while (s < w && up * s + pad0 < 0) ++s;
+  int col = up * s + pad0, m = col / down, p = col % down;
+  const int m_step = up / down, p_step = up % down;
+  for (; s < w && m < len; ++s) {
+    ph[(size_t)p * len + m] = xrow[s];
+    m += m_step, p += p_step;
+    if (p >= down) p -= down, ++m;
+  }
+}
+
+static void fir_plane(const sr_fir_desc *f, const float *xp, int h, int w, int ho, int wo,
+                      const float *add, float *ph, float *yp) {
+  const int up = f->up, down = f->down, pad0 = f->pad0;
+  const int hu = h * up;
+  /* phase length: tap j of output ox reads ph[j % down][ox + j / down] */
+  const int len = wo + (f->kw - 1) / down;
+  for (int oy = 0; oy < ho; ++oy) {
+    float *restrict yrow = yp + (size_t)oy * wo;
+    for (int ox = 0; ox < wo; ++ox) yrow[ox] = 0.0f;
+    const int rbase = oy * down - pad0;
+    for (int i = first_tap(rbase, up); i < f->kh; i += up) {
+      const int ru = rbase + i;
+      if (ru < 0) continue;
+      if (ru >= hu) break;
+      build_phases(xp + (size_t)(ru / up) * w, w, up, down, pad0, len, ph);
+      const float *krow = f->k + (size_t)(f->kh - 1 - i) * f->kw;
+      for (int j = 0; j < f->kw; ++j) {
+        const float kj = krow[f->kw - 1 - j];
+        const float *restrict src = ph + (size_t)(j % down) * len + j / down;
+#pragma omp simd
+        for (int ox = 0; ox < wo; ++ox) yrow[ox] += kj * src[ox];
+      }
+    }
+    if (add)
+      for (int ox = 0; ox < wo; ++ox) yrow[ox] += *add;
+  }
 }
 
 sr_status sr_cpu_upfirdn2d(sr_backend *b, const sr_fir_desc *f, const float *x, size_t planes,
@@ -34,36 +85,28 @@ sr_status sr_cpu_upfirdn2d(sr_backend *b, const sr_fir_desc *f, const float *x, 
     return sr_fail(b->ctx, SR_ERR_SHAPE, "upfirdn2d: empty output from a %zux%zu plane", h, w);
   if (bias && channels == 0)
     return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "upfirdn2d: a bias over 0 channels");
-  const int up = f->up, down = f->down, pad0 = f->pad0;
-  const int hu = (int)h * up, wu = (int)w * up;
-  const int parallel = planes * ho * wo >= SR_CPU_PARALLEL_MIN;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (long long pl = 0; pl < (long long)planes; ++pl) {
-    const float *xp = x + (size_t)pl * h * w;
-    float *yp = y + (size_t)pl * ho * wo;
-    const float add = bias ? bias[(size_t)pl % channels] : 0.0f;
-    for (size_t oy = 0; oy < ho; ++oy) {
-      const int rbase = (int)oy * down - pad0; /* P row of tap 0, minus pad0 */
-      for (size_t ox = 0; ox < wo; ++ox) {
-        const int cbase = (int)ox * down - pad0;
-        float acc = 0.0f;
-        for (int i = first_tap(rbase, up); i < f->kh; i += up) {
-          const int ru = rbase + i;
-          if (ru < 0) continue;
-          if (ru >= hu) break;
-          const float *xrow = xp + (size_t)(ru / up) * w;
-          const float *krow = f->k + (size_t)(f->kh - 1 - i) * f->kw;
-          for (int j = first_tap(cbase, up); j < f->kw; j += up) {
-            const int cu = cbase + j;
-            if (cu < 0) continue;
-            if (cu >= wu) break;
-            acc += xrow[cu / up] * krow[f->kw - 1 - j];
-          }
-        }
-        yp[oy * wo + ox] = acc + add;
-      }
+  const size_t len = wo + (size_t)(f->kw - 1) / (size_t)f->down;
+  const int threads = b->threads > 0 ? b->threads : 1;
+  const int parallel = threads > 1 && planes > 1 && planes * ho * wo >= SR_CPU_PARALLEL_MIN;
+  int failed = 0;
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    float *ph = (float *)malloc(len * (size_t)f->down * sizeof(float));
+    if (!ph) {
+#pragma omp atomic write
+      failed = 1;
     }
+#pragma omp for schedule(static)
+    for (long long pl = 0; pl < (long long)planes; ++pl) {
+      if (!ph) continue;
+      const float *add = bias ? bias + (size_t)pl % channels : NULL;
+      fir_plane(f, x + (size_t)pl * h * w, (int)h, (int)w, (int)ho, (int)wo, add, ph,
+                y + (size_t)pl * ho * wo);
+    }
+    free(ph);
   }
+  if (failed)
+    return sr_fail(b->ctx, SR_ERR_OUT_OF_MEMORY, "upfirdn2d: cannot allocate a row buffer");
   return SR_OK;
 }
 

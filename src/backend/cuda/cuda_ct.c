@@ -6,7 +6,9 @@
 #include "backend/cuda/cuda_ct.h"
 #include "backend/cuda/cuda_internal.h"
 
-static cudaStream_t stream_of(sr_backend *b) { return sr_cuda_state_of(b)->stream; }
+static cudaStream_t stream_of(sr_backend *b) {
+  return sr_cuda_state_of(b)->stream;
+}
 
 sr_status sr_cuda_ct_plan_create(sr_backend *b, const sr_ct_projection *proj, sr_ct_plan **out) {
   *out = NULL;

@@ -16,8 +16,8 @@ sr_status sr_cuda_radon(sr_backend *b, sr_ct_plan *plan, const float *image, flo
                         size_t nslices);
 sr_status sr_cuda_backproject(sr_backend *b, sr_ct_plan *plan, const float *sino, float *image,
                               size_t nslices);
-sr_status sr_cuda_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                              const float *in, float *out, size_t nslices);
+sr_status sr_cuda_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                              float *out, size_t nslices);
 
 /* ---- private to the cuda_ct files */
 

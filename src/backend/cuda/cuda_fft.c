@@ -7,7 +7,9 @@
 #include "backend/cuda/cuda_fft.h"
 #include "backend/cuda/cuda_internal.h"
 
-static cudaStream_t stream_of(sr_backend *b) { return sr_cuda_state_of(b)->stream; }
+static cudaStream_t stream_of(sr_backend *b) {
+  return sr_cuda_state_of(b)->stream;
+}
 
 /* In-place unnormalised C2C transform of every plane of x. */
 static sr_status exec_c2c(sr_backend *b, float *x, size_t nslices, size_t h, size_t w,
@@ -62,23 +64,22 @@ sr_status sr_cuda_fft2c(sr_backend *b, float *out, const float *in, size_t nslic
   SR_NVTX_OP("fft2c", fft2c(b, out, in, nslices, h, w, inverse));
 }
 
-sr_status sr_cuda_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices,
-                            size_t h, size_t w, int inverse, float scale) {
+sr_status sr_cuda_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                            size_t w, int inverse, float scale) {
   SR_NVTX_OP("fftshift2",
              sr_k_fftshift2(b->ctx, stream_of(b), out, in, nslices, h, w, inverse, scale));
 }
 
-sr_status sr_cuda_embed_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                             size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox) {
+sr_status sr_cuda_embed_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                             size_t w, size_t H, size_t W, size_t oy, size_t ox) {
   SR_NVTX_OP("embed_real",
              sr_k_embed_real(b->ctx, stream_of(b), out, in, nslices, h, w, H, W, oy, ox));
 }
 
-sr_status sr_cuda_extract_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                               size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox,
-                               float scale) {
-  SR_NVTX_OP("extract_real", sr_k_extract_real(b->ctx, stream_of(b), out, in, nslices, h, w, H,
-                                               W, oy, ox, scale));
+sr_status sr_cuda_extract_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                               size_t w, size_t H, size_t W, size_t oy, size_t ox, float scale) {
+  SR_NVTX_OP("extract_real",
+             sr_k_extract_real(b->ctx, stream_of(b), out, in, nslices, h, w, H, W, oy, ox, scale));
 }
 
 sr_status sr_cuda_cmask(sr_backend *b, float *out, const float *in, const float *mask,
@@ -107,8 +108,8 @@ sr_status sr_cuda_cscatter(sr_backend *b, float *out, const float *in, const int
                                        nslices, n_out, n_in));
 }
 
-sr_status sr_cuda_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m,
-                            size_t rows, size_t n_in, size_t n_out) {
+sr_status sr_cuda_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m, size_t rows,
+                            size_t n_in, size_t n_out) {
   SR_NVTX_OP("rmatmul_c", sr_k_rmatmul_c(b->ctx, stream_of(b), out, in, m, rows, n_in, n_out));
 }
 
@@ -122,7 +123,6 @@ sr_status sr_cuda_div2(sr_backend *b, float *x, const float *g, size_t nslices, 
   SR_NVTX_OP("div2", sr_k_div2(b->ctx, stream_of(b), x, g, nslices, h, w));
 }
 
-sr_status sr_cuda_proj_l2ball2(sr_backend *b, float *p, size_t nslices, size_t hw,
-                               float radius) {
+sr_status sr_cuda_proj_l2ball2(sr_backend *b, float *p, size_t nslices, size_t hw, float radius) {
   SR_NVTX_OP("proj_l2ball2", sr_k_proj_l2ball2(b->ctx, stream_of(b), p, nslices, hw, radius));
 }

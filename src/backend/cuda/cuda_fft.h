@@ -25,13 +25,12 @@ sr_status sr_cuda_fft2(sr_backend *b, float *out, const float *in, size_t nslice
                        size_t w, int inverse, float scale);
 sr_status sr_cuda_fft2c(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
                         size_t w, int inverse);
-sr_status sr_cuda_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices,
-                            size_t h, size_t w, int inverse, float scale);
-sr_status sr_cuda_embed_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                             size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox);
-sr_status sr_cuda_extract_real(sr_backend *b, float *out, const float *in, size_t nslices,
-                               size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox,
-                               float scale);
+sr_status sr_cuda_fftshift2(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                            size_t w, int inverse, float scale);
+sr_status sr_cuda_embed_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                             size_t w, size_t H, size_t W, size_t oy, size_t ox);
+sr_status sr_cuda_extract_real(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                               size_t w, size_t H, size_t W, size_t oy, size_t ox, float scale);
 sr_status sr_cuda_cmask(sr_backend *b, float *out, const float *in, const float *mask,
                         size_t nslices, size_t n);
 sr_status sr_cuda_cblend(sr_backend *b, float *t, const float *known, const float *mask,
@@ -42,13 +41,11 @@ sr_status sr_cuda_cgather(sr_backend *b, float *out, const float *in, const int3
 sr_status sr_cuda_cscatter(sr_backend *b, float *out, const float *in, const int32_t *dst,
                            const int32_t *src, const float *w, size_t taps, size_t npts,
                            size_t nslices, size_t n_out, size_t n_in);
-sr_status sr_cuda_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m,
-                            size_t rows, size_t n_in, size_t n_out);
+sr_status sr_cuda_rmatmul_c(sr_backend *b, float *out, const float *in, const float *m, size_t rows,
+                            size_t n_in, size_t n_out);
 sr_status sr_cuda_grad2(sr_backend *b, float *g, const float *x, size_t nslices, size_t h,
                         size_t w);
-sr_status sr_cuda_div2(sr_backend *b, float *x, const float *g, size_t nslices, size_t h,
-                       size_t w);
-sr_status sr_cuda_proj_l2ball2(sr_backend *b, float *p, size_t nslices, size_t hw,
-                               float radius);
+sr_status sr_cuda_div2(sr_backend *b, float *x, const float *g, size_t nslices, size_t h, size_t w);
+sr_status sr_cuda_proj_l2ball2(sr_backend *b, float *p, size_t nslices, size_t hw, float radius);
 
 #endif

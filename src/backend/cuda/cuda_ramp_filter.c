@@ -10,18 +10,18 @@
 #include "backend/cuda/cuda_fft.h"
 #include "backend/cuda/cuda_internal.h"
 
-#define CT_CUFFT_CHECK(ctx, call)                                                              \
-  do {                                                                                         \
-    cufftResult ct_cufft_r_ = (call);                                                          \
-    if (ct_cufft_r_ != CUFFT_SUCCESS)                                                          \
-      return sr_fail_at((ctx),                                                                 \
-                        ct_cufft_r_ == CUFFT_ALLOC_FAILED ? SR_ERR_OUT_OF_MEMORY           \
-                                                          : SR_ERR_DEVICE,                    \
-                        __FILE__, __LINE__, "%s failed: %s", #call,                            \
-                        sr_cufft_result_name(ct_cufft_r_));                                   \
+#define CT_CUFFT_CHECK(ctx, call)                                                                  \
+  do {                                                                                             \
+    cufftResult ct_cufft_r_ = (call);                                                              \
+    if (ct_cufft_r_ != CUFFT_SUCCESS)                                                              \
+      return sr_fail_at(                                                                           \
+          (ctx), ct_cufft_r_ == CUFFT_ALLOC_FAILED ? SR_ERR_OUT_OF_MEMORY : SR_ERR_DEVICE,         \
+          __FILE__, __LINE__, "%s failed: %s", #call, sr_cufft_result_name(ct_cufft_r_));          \
   } while (0)
 
-static cudaStream_t stream_of(sr_backend *b) { return sr_cuda_state_of(b)->stream; }
+static cudaStream_t stream_of(sr_backend *b) {
+  return sr_cuda_state_of(b)->stream;
+}
 
 static void destroy_plans(cuda_ct_plan *impl) {
   if (impl->fft_rows) {
@@ -63,8 +63,8 @@ static sr_status ensure_fft(sr_backend *b, cuda_ct_plan *impl, size_t rows) {
   SR_CUDA_CHECK(b->ctx, cudaStreamSynchronize(stream_of(b)));
   destroy_plans(impl);
   int n = P;
-  CT_CUFFT_CHECK(b->ctx, cufftPlanMany(&impl->r2c, 1, &n, NULL, 1, P, NULL, 1, nf, CUFFT_R2C,
-                                       (int)rows));
+  CT_CUFFT_CHECK(b->ctx,
+                 cufftPlanMany(&impl->r2c, 1, &n, NULL, 1, P, NULL, 1, nf, CUFFT_R2C, (int)rows));
   cufftResult r = cufftPlanMany(&impl->c2r, 1, &n, NULL, 1, nf, NULL, 1, P, CUFFT_C2R, (int)rows);
   if (r != CUFFT_SUCCESS) {
     cufftDestroy(impl->r2c);
@@ -103,8 +103,8 @@ static sr_status ensure_filter(sr_backend *b, cuda_ct_plan *impl, sr_ct_filter f
   return SR_OK;
 }
 
-static sr_status ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                             const float *in, float *out, size_t nslices) {
+static sr_status ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                             float *out, size_t nslices) {
   if ((unsigned)filter >= SR_CT_FILTER_COUNT)
     return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "unknown FBP filter %d", (int)filter);
   if (nslices == 0) return SR_OK;
@@ -123,7 +123,7 @@ static sr_status ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filte
   return sr_k_ramp_crop(b->ctx, s, impl->fft_padded, out, rows, n_det, P);
 }
 
-sr_status sr_cuda_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                              const float *in, float *out, size_t nslices) {
+sr_status sr_cuda_ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                              float *out, size_t nslices) {
   SR_NVTX_OP("ramp_filter", ramp_filter(b, plan, filter, in, out, nslices));
 }

@@ -80,8 +80,8 @@ sr_status sr_cufft_plan(sr_backend *b, size_t nslices, size_t h, size_t w, cufft
   int *dims = h == 1 ? &n[1] : n;
   int dist = (int)(h * w);
   cufftHandle plan;
-  cufftResult r = cufftPlanMany(&plan, rank, dims, NULL, 1, dist, NULL, 1, dist, CUFFT_C2C,
-                                (int)nslices);
+  cufftResult r =
+      cufftPlanMany(&plan, rank, dims, NULL, 1, dist, NULL, 1, dist, CUFFT_C2C, (int)nslices);
   if (r != CUFFT_SUCCESS)
     return SR_FAIL_HERE(b->ctx, r == CUFFT_ALLOC_FAILED ? SR_ERR_OUT_OF_MEMORY : SR_ERR_DEVICE,
                         "cufftPlanMany(%zu x %zu, batch %zu) failed: %s", h, w, nslices,

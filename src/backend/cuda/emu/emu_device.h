@@ -42,7 +42,7 @@
 #include <utility>
 
 // Static shared memory. The build rewrites every `__shared__ T name[N];` statement into a
-// per-block heap array (sr_emu::shared_var below, tools in rewrite_shared.cpp), so that
+// per-block heap array (sr_emu::shared_var below; the tool is rewrite_shared.cpp), so that
 // AddressSanitizer sees its bounds and every block starts from NaN bytes. This fallback
 // only serves declarations the rewriter cannot see, e.g. inside a macro body.
 #undef __shared__

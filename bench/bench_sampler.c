@@ -1,0 +1,231 @@
+/* The sampler: seconds per slice for a reconstruction and where the time
+ * goes (network, data consistency, the rest), on the context's backend.
+ *
+ *   bench_sampler [--modality ct|mri] [--size N] [--views K] [--n-keep C]
+ *                 [--model M.safetensors] [--consistency paper|exact]
+ *                 [--levels L] [--batch B] [--backend cpu|cuda] [--threads T]
+ *                 [--repeats R]
+ *
+ * CT: the paper's Fourier-domain operator (ct-fourier: K of N views, T the
+ * 4x-padded FFT, forward / adjoint the matched parallel-beam pair), MRI:
+ * mri-cartesian with the paper's mask (n_keep columns). The score model is
+ * an NCSN++ file (random weights are fine for timing: `bench/ncsnpp_peer.py
+ * write ct OUT`) or, without --model, the analytic Gaussian prior (then the
+ * network share is ~0 and the numbers time the sampler's own work).
+ *
+ * Each repeat runs L noise levels (PC: 1 Langevin step + 1 predictor, two
+ * consistency steps per level) on a batch of B slices with the backend
+ * synchronised at every boundary, so device time is attributed to the right
+ * part. Printed: the median over repeats of seconds per level, extrapolated
+ * to the paper's N = 1000 levels per slice (the setup and the final
+ * denoise + consistency are amortised over 1000 levels and not included),
+ * and the shares of network / consistency / rest. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/backend.h"
+#include "operators/ct_fourier.h"
+#include "operators/ct_geometry.h"
+#include "operators/mri_cartesian.h"
+#include "operators/mri_mask.h"
+#include "sampler/gaussian_prior.h"
+#include "sampler/model_score.h"
+#include "sampler/pc_sampler.h"
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void print_load(const char *when) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  char line[128] = "?\n";
+  if (f) {
+    if (!fgets(line, sizeof line, f)) strcpy(line, "?\n");
+    fclose(f);
+  }
+  printf("load average %s: %s", when, line);
+}
+
+static int fail(sr_context *ctx, const char *what) {
+  fprintf(stderr, "bench_sampler: %s: %s\n", what, ctx ? sr_context_last_error(ctx) : "");
+  return 1;
+}
+
+/* A smooth phantom in [0, 1] for slice s. */
+static void phantom(float *x, int64_t n, int s) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      const double u = (c - n / 2 + 0.5) / (n / 2.0), v = (r - n / 2 + 0.5) / (n / 2.0);
+      double p = u * u / 0.8 + v * v / 0.6 < 1.0 ? 0.6 : 0.0;
+      if ((u - 0.2 - 0.02 * s) * (u - 0.2 - 0.02 * s) + (v + 0.1) * (v + 0.1) < 0.05) p = 1.0;
+      x[r * n + c] = (float)p;
+    }
+}
+
+int main(int argc, char **argv) {
+  const char *modality = "ct", *model_path = NULL, *backend = "cpu", *mode = "paper";
+  int64_t size = 320, views = 23, n_keep = 30, levels = 10, batch = 1, threads = 0, repeats = 3;
+  for (int i = 1; i < argc; ++i) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) return fprintf(stderr, "bench_sampler: %s needs a value\n", a), 2;
+    if (!strcmp(a, "--modality")) modality = v;
+    else if (!strcmp(a, "--size")) size = atoll(v);
+    else if (!strcmp(a, "--views")) views = atoll(v);
+    else if (!strcmp(a, "--n-keep")) n_keep = atoll(v);
+    else if (!strcmp(a, "--model")) model_path = v;
+    else if (!strcmp(a, "--consistency")) mode = v;
+    else if (!strcmp(a, "--levels")) levels = atoll(v);
+    else if (!strcmp(a, "--batch")) batch = atoll(v);
+    else if (!strcmp(a, "--backend")) backend = v;
+    else if (!strcmp(a, "--threads")) threads = atoll(v);
+    else if (!strcmp(a, "--repeats")) repeats = atoll(v);
+    else return fprintf(stderr, "bench_sampler: unknown option %s\n", a), 2;
+    ++i;
+  }
+  if (size < 8 || levels < 1 || batch < 1 || repeats < 1 || repeats > 99)
+    return fprintf(stderr, "bench_sampler: bad sizes\n"), 2;
+  sr_context_options o = sr_context_options_default();
+  o.backend = !strcmp(backend, "cuda") ? SR_BACKEND_CUDA : SR_BACKEND_CPU;
+  o.threads = (int)threads;
+  sr_context *ctx = NULL;
+  if (sr_context_create(&o, &ctx) != SR_OK) return fail(ctx, "context");
+  sr_backend *b = sr_context_get_backend(ctx);
+  const int is_ct = !strcmp(modality, "ct");
+  const size_t n = (size_t)(size * size), nb = (size_t)batch;
+
+  /* The operator and the measurements of nb phantoms. */
+  sr_operator *op = NULL;
+  sr_status st;
+  if (is_ct) {
+    int64_t *rows = (int64_t *)malloc((size_t)views * sizeof(int64_t));
+    st = sr_ct_sparse_rows(ctx, size, views, rows);
+    sr_ct_fourier_params fp;
+    memset(&fp, 0, sizeof fp);
+    fp.image_size = size;
+    fp.n_full = size;
+    fp.rows = rows;
+    fp.n_keep = views;
+    if (st == SR_OK) st = sr_ct_fourier_create(b, &fp, &op);
+    free(rows);
+  } else {
+    float *mask = (float *)malloc(n * sizeof(float));
+    sr_mask_params mp = sr_mask_params_default();
+    mp.kind = SR_MASK_PAPER;
+    mp.n_keep = (int)n_keep;
+    st = sr_mri_mask_make(ctx, &mp, size, size, mask);
+    if (st == SR_OK) st = sr_mri_cartesian_create(b, size, size, mask, &op);
+    free(mask);
+  }
+  if (st != SR_OK) return fail(ctx, "operator");
+  const size_t yfl = op->meas_elems * (op->meas_dtype == SR_DTYPE_C64 ? 2 : 1);
+  float *x_host = (float *)malloc(nb * n * sizeof(float));
+  float *xd = NULL, *yd = NULL;
+  for (size_t s = 0; s < nb; ++s) phantom(x_host + s * n, size, (int)s);
+  st = b->ops->alloc(b, nb * n * sizeof(float), (void **)&xd);
+  if (st == SR_OK) st = b->ops->alloc(b, nb * yfl * sizeof(float), (void **)&yd);
+  if (st == SR_OK) st = b->ops->upload(b, xd, x_host, nb * n * sizeof(float));
+  if (st == SR_OK) st = op->vt->forward(op, xd, yd, nb);
+  if (st != SR_OK) return fail(ctx, "measurements");
+
+  /* The score model. */
+  sr_model *model = NULL;
+  sr_model_score ms;
+  sr_gaussian_prior *prior = NULL;
+  sr_score_fn fn;
+  void *user;
+  char what[128];
+  sr_sampler_params p;
+  sr_sampler_params_default(&p);
+  if (model_path) {
+    if (sr_model_load(ctx, model_path, &model) != SR_OK) return fail(ctx, "model");
+    if (sr_model_score_init(ctx, model, size, size, &ms) != SR_OK) return fail(ctx, "model");
+    fn = sr_model_score_fn;
+    user = &ms;
+    p.sde = ms.sde;
+    snprintf(what, sizeof what, "NCSN++ %s (%.2f M parameters, %.1f GFLOP per image at %lld^2)",
+             model_path, (double)ms.info.num_params / 1e6,
+             ms.info.flops_per_sample / 1e9 * (double)(size * size) /
+                 ((double)ms.info.image_size * ms.info.image_size),
+             (long long)size);
+  } else {
+    for (size_t i = 0; i < n; ++i) x_host[i] = 0.5f;
+    if (sr_gaussian_prior_create(b, x_host, size, size, 0.3, NULL, &prior) != SR_OK)
+      return fail(ctx, "prior");
+    fn = sr_gaussian_prior_score;
+    user = prior;
+    snprintf(what, sizeof what, "analytic Gaussian prior");
+  }
+  p.consistency.mode = !strcmp(mode, "exact") ? SR_CONSISTENCY_EXACT : SR_CONSISTENCY_PAPER;
+  if (sr_sampler_preset(ctx, is_ct ? "ct320" : "brats240", &p) != SR_OK) return fail(ctx, "preset");
+  if (model_path) p.sde = ms.sde;
+
+  sr_sampler *smp = NULL;
+  if (sr_sampler_create(op, &p, fn, user, nb, &smp) != SR_OK) return fail(ctx, "sampler");
+  sr_sampler_set_sync_timing(smp, 1);
+  sr_sample_item *items = (sr_sample_item *)calloc(nb, sizeof *items);
+  for (size_t s = 0; s < nb; ++s) items[s].slice = (uint32_t)s;
+
+  printf("sampler: %s %lldx%lld%s, %s consistency (%s), %s, backend %s, batch %lld, "
+         "%lld levels timed x %lld repeats\n",
+         is_ct ? "CT" : "MRI", (long long)size, (long long)size,
+         is_ct ? " (ct-fourier, views)" : " (paper mask)", mode,
+         sr_sampler_consistency_method(smp), what, b->ops->name, (long long)batch,
+         (long long)levels, (long long)repeats);
+  if (is_ct) printf("views: %lld of %lld\n", (long long)views, (long long)size);
+  print_load("before");
+  /* Warm-up: plans, the network's arena. Then timed runs of `levels`
+   * levels; the setup / final step share is measured with a 1-level run. */
+  sr_sampler_destroy(smp);
+  double *per_level = (double *)calloc((size_t)repeats, sizeof(double));
+  double net = 0.0, cons = 0.0, rest = 0.0, setup = 0.0;
+  for (int r = -1; r < (int)repeats; ++r) {
+    sr_sampler_params q = p;
+    /* run 1 level and `levels` levels: the difference is levels - 1 levels */
+    double tot[2], nn[2], cc[2];
+    for (int k = 0; k < 2; ++k) {
+      q.sde.n = k == 0 ? 1 : (int)levels;
+      if (sr_sampler_create(op, &q, fn, user, nb, &smp) != SR_OK) return fail(ctx, "sampler");
+      sr_sampler_set_sync_timing(smp, 1);
+      if (sr_sampler_run_batch(smp, yd, items, nb, xd) != SR_OK) return fail(ctx, "run");
+      const sr_sampler_stats *s = sr_sampler_stats_get(smp);
+      tot[k] = s->total_s, nn[k] = s->network_s, cc[k] = s->consistency_s;
+      sr_sampler_destroy(smp);
+    }
+    if (r < 0 || levels < 2) continue;
+    const double d = (double)(levels - 1);
+    per_level[r] = (tot[1] - tot[0]) / d;
+    net += (nn[1] - nn[0]) / d / (double)repeats;
+    cons += (cc[1] - cc[0]) / d / (double)repeats;
+    rest += ((tot[1] - nn[1] - cc[1]) - (tot[0] - nn[0] - cc[0])) / d / (double)repeats;
+    setup += (tot[0] - (tot[1] - tot[0]) / d) / (double)repeats;
+  }
+  if (levels < 2) return fprintf(stderr, "bench_sampler: --levels must be >= 2\n"), 2;
+  qsort(per_level, (size_t)repeats, sizeof(double), cmp);
+  const double med = per_level[repeats / 2];
+  const double sum = net + cons + rest;
+  printf("per level (batch %lld): median %.4f s (min %.4f, max %.4f); setup + final steps "
+         "%.3f s per batch\n",
+         (long long)batch, med, per_level[0], per_level[repeats - 1], setup);
+  printf("seconds per slice at N = 1000: %.2f (%.2f min)\n", med * 1000.0 / (double)batch,
+         med * 1000.0 / (double)batch / 60.0);
+  printf("time shares: network %.1f%%, consistency %.1f%%, rest %.1f%% (per level: %.4f / "
+         "%.4f / %.4f s)\n",
+         100.0 * net / sum, 100.0 * cons / sum, 100.0 * rest / sum, net, cons, rest);
+  print_load("after");
+  free(per_level);
+  free(items);
+  free(x_host);
+  b->ops->free(b, xd);
+  b->ops->free(b, yd);
+  sr_gaussian_prior_destroy(prior);
+  if (model) sr_model_score_release(&ms);
+  sr_model_free(model);
+  sr_operator_destroy(op);
+  sr_context_destroy(ctx);
+  return 0;
+}

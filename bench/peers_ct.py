@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Parallel-beam CT projector peers, measured in the same session as
+bench_ct: scikit-image's radon / iradon and ASTRA Toolbox's CPU projectors
+(FP, BP and FBP with the 'linear' (Joseph), 'line' and 'strip' projectors).
+Runs bench/bench_ct --csv for the same cases, then prints one Markdown table
+with every peer's time and the ratio peer / ours.
+
+    python3 -m venv --system-site-packages .venv-bench   # sees Debian's skimage
+    .venv-bench/bin/pip install astra-toolbox
+    .venv-bench/bin/python bench/peers_ct.py --bench build-ct/bench/bench_ct
+
+Cases: N in {256, 512}, {180, 360} views over [0, π), batch 1 and 32; default
+detector ceil(√2 N) bins (scikit-image's circle=False). Peers have no batch:
+for batch 32 their time per slice (batch-1 median) is compared with ours per
+slice, i.e. the ratio of GUPS (N² views slices / s). Times are medians of
+--repeats calls after one warm-up. --quick: only 256², 180 views.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def median_time(fn, repeats):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts) * 1e3
+
+
+def phantom(n):
+    y, x = np.mgrid[:n, :n]
+    q = ((x - n // 2) / (0.4 * n)) ** 2 + ((y - n // 2) / (0.3 * n)) ** 2
+    return np.where(q < 1, 1 - q, 0).astype(np.float32)
+
+
+def skimage_peers(n, k, repeats):
+    from skimage.transform import iradon, radon
+    img = phantom(n).astype(np.float64)
+    theta = np.arange(k) * 180.0 / k
+    sino = radon(img, theta=theta, circle=False)
+    out = {}
+    out[("radon", "scikit-image radon")] = median_time(
+        lambda: radon(img, theta=theta, circle=False), repeats)
+    out[("fbp", "scikit-image iradon")] = median_time(
+        lambda: iradon(sino, theta=theta, circle=False, filter_name="ramp"), repeats)
+    return out
+
+
+def astra_peers(n, k, repeats, projectors):
+    import astra
+    n_det = int(np.ceil(np.sqrt(2) * n))
+    vol = astra.create_vol_geom(n, n)
+    proj = astra.create_proj_geom("parallel", 1.0, n_det, np.arange(k) * np.pi / k)
+    img = phantom(n)
+    out = {}
+    for name in projectors:
+        pid = astra.create_projector(name, proj, vol)
+        vid = astra.data2d.create("-vol", vol, img)
+        sid = astra.data2d.create("-sino", proj, 0)
+        algs = []
+        for op, alg in (("radon", "FP"), ("backproject", "BP"), ("fbp", "FBP")):
+            cfg = astra.astra_dict(alg)
+            cfg["ProjectorId"] = pid
+            cfg["ProjectionDataId"] = sid
+            if alg == "FP":
+                cfg["VolumeDataId"] = vid
+            else:
+                cfg["ReconstructionDataId"] = vid
+            if alg == "FBP":
+                cfg["FilterType"] = "Ram-Lak"
+            aid = astra.algorithm.create(cfg)
+            algs.append(aid)
+            # FP runs first and leaves the phantom's sinogram for BP and FBP.
+            out[(op, "ASTRA CPU %s" % name)] = median_time(
+                lambda aid=aid: astra.algorithm.run(aid), repeats)
+        for aid in algs:
+            astra.algorithm.delete(aid)
+        astra.data2d.delete([vid, sid])
+        astra.projector.delete(pid)
+    return out
+
+
+def run_ours(bench, sizes, angles, batches, repeats, threads):
+    cmd = [bench, "--backend", "all", "--csv", "--sizes", ",".join(map(str, sizes)),
+           "--angles", ",".join(map(str, angles)), "--batches", ",".join(map(str, batches)),
+           "--repeats", str(repeats)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows, notes = {}, []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            notes.append(line.lstrip("# ").strip())
+            continue
+        if line.startswith("backend,"):
+            continue
+        dev, op, n, k, b, ms, gups = line.split(",")[:7]
+        rows[(dev, op, int(n), int(k), int(b))] = (float(ms), float(gups))
+    return rows, notes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench", default="build-ct/bench/bench_ct")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--projectors", default="linear,line,strip")
+    args = ap.parse_args()
+    sizes, angles, batches = ([256], [180], [1]) if args.quick else ([256, 512], [180, 360], [1, 32])
+    with open("/proc/loadavg") as f:
+        load_before = f.read().split()[:3]
+    print("# machine: %d CPUs; load average before: %s" % (os.cpu_count(), " ".join(load_before)))
+    peers = {}
+    for n in sizes:
+        for k in angles:
+            peers[(n, k)] = skimage_peers(n, k, args.repeats)
+            try:
+                peers[(n, k)].update(astra_peers(n, k, args.repeats, args.projectors.split(",")))
+            except ImportError:
+                print("# astra-toolbox not installed: ASTRA peers skipped")
+    ours, notes = run_ours(args.bench, sizes, angles, batches, args.repeats, args.threads)
+    with open("/proc/loadavg") as f:
+        load_after = f.read().split()[:3]
+    for note in notes:
+        print("# bench_ct:", note)
+    print("# load average after: %s" % " ".join(load_after))
+    print()
+    print("| backend | op | N | views | batch | ours ms | ours GUPS | peer | peer ms/slice | peer GUPS | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    for (dev, op, n, k, b), (ms, gups) in sorted(ours.items()):
+        mine = [(p, t) for (o, p), t in peers.get((n, k), {}).items() if o == op]
+        if not mine:
+            print("| %s | %s | %d | %d | %d | %.2f | %.3f | — | | | |" % (dev, op, n, k, b, ms, gups))
+        for p, t in mine:
+            peer_gups = n * n * k / (t * 1e-3) / 1e9
+            print("| %s | %s | %d | %d | %d | %.2f | %.3f | %s | %.1f | %.4f | %.1f× |" %
+                  (dev, op, n, k, b, ms, gups, p, t, peer_gups, gups / peer_gups))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

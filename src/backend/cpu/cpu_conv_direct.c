@@ -1,0 +1,383 @@
+/* Direct convolution on the CPU for stride-1 convolutions (every conv of
+ * NCSN++'s BigGAN layouts, and nearly all of its FLOPs): no im2col matrix,
+ * no packing of the image, an AVX2+FMA micro-kernel.
+ *
+ * Grid. For one sample and a band of R output rows, the input rows the band
+ * reads are copied once into a zero-padded scratch
+ *   xs[ci][r][c], r < R + KH - 1, c < Wp = W + pad_left + pad_right,
+ * plane stride S. On that grid the output pixel at flat position
+ * q = oy * Wp + ox (ox < W_out = Wp - KW + 1) reads tap (i, j) of channel ci
+ * at xs[ci][q + i * Wp + j]: one offset per tap, the same for every pixel.
+ * NR consecutive positions are NR consecutive floats for every tap, whatever
+ * rows they span; positions with ox >= W_out are computed and dropped (KW - 1
+ * of every Wp). Unpadded 1x1 convolutions use the input planes as the grid
+ * (Wp = H * W, one "row"); only a plane's last partial run of NR is copied.
+ *
+ * Micro-kernel: MR = 4 output channels x NR = 24 positions in 12 ymm
+ * accumulators; per (ci, tap) 3 unaligned loads, 4 broadcast weights and 12
+ * FMAs. Weights are packed per call as wp[co / MR][ci][tap][MR] (zero rows
+ * pad C_out to a multiple of MR), read in order. Within a band the loop runs
+ * over position tiles, then channel blocks, so a tile's input (C_in x KH row
+ * pieces) is reused from L1 by every channel block while the packed weights
+ * stream from L2.
+ *
+ * Order: each output element is one FMA chain over k = (ci, i, j) in that
+ * order from 0, then ((acc + bias + bias_nc) + residual) * scale. Nothing
+ * depends on the band, tile, thread or batch size, so results are
+ * bit-identical across thread counts and batch sizes.
+ *
+ * Compiled for AVX2+FMA by function attribute and chosen at run time, so a
+ * build without -march=native (the sanitizer builds) runs and tests it too. */
+#define _POSIX_C_SOURCE 200809L
+#include <omp.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backend/cpu/cpu_conv_direct.h"
+#include "backend/cpu/cpu_math.h"
+#include "backend/cpu/cpu_nn.h"
+
+#define SR_DIRECT_AVX2 SR_HAVE_AVX2_PATH
+
+#define MR 4
+#define NR 24
+/* Scratch floats per thread: ~1 MB keeps a band in L2/L3 and enough rows
+ * per band that the halo rows are a small part of the copy. */
+#define BAND_FLOATS (1024u * 1024u)
+/* Positions per task of a 1x1 convolution (a multiple of NR): C_in x this
+ * many floats stay in L2. */
+#define POINTWISE_CHUNK (NR * 32)
+/* Position tiles per chunk of run_grid: about one 320-wide row. */
+#define CHUNK_TILES 16
+
+static int is_pointwise(const sr_conv2d_desc *d) {
+  return d->kh == 1 && d->kw == 1 && d->pad_top == 0 && d->pad_left == 0 &&
+         d->pad_bottom == 0 && d->pad_right == 0;
+}
+
+int sr_cpu_conv_direct_supported(const sr_conv2d_desc *d) {
+#if SR_DIRECT_AVX2
+  return sr_cpu_has_avx2() && d->stride == 1 && d->kh * d->kw <= SR_CONV_DIRECT_MAX_TAPS &&
+         d->c_out <= SR_CONV_DIRECT_MAX_COUT &&
+         d->pad_top >= 0 && d->pad_left >= 0 && d->pad_bottom >= 0 && d->pad_right >= 0;
+#else
+  (void)d;
+  return 0;
+#endif
+}
+
+/* A plane stride of at least `floats`, a multiple of 16 floats, whose byte
+ * stride is an odd multiple of 64: consecutive planes start in different L1
+ * sets, so C_in row pieces at one offset do not evict each other. */
+static size_t plane_stride(size_t floats) {
+  size_t s = (floats + 31) / 32 * 32 + 16;
+  return s;
+}
+
+static size_t packed_weight_floats(const sr_conv2d_desc *d) {
+  size_t blocks = ((size_t)d->c_out + MR - 1) / MR;
+  return blocks * MR * (size_t)d->c_in * d->kh * d->kw;
+}
+
+static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/* Output rows per band: as many as fit BAND_FLOATS, but at most enough that
+ * every thread gets about four tasks when the image allows. */
+static int band_rows(const sr_conv2d_desc *d, int threads) {
+  const size_t wp = (size_t)d->w + d->pad_left + d->pad_right;
+  size_t fit = BAND_FLOATS / ((size_t)d->c_in * wp);
+  int r = fit > (size_t)(d->kh - 1) ? (int)(fit - (size_t)(d->kh - 1)) : 1;
+  const int want_tasks = 4 * threads;
+  const int bands_per_sample = (want_tasks + d->n - 1) / d->n;
+  const int even = (d->h_out + bands_per_sample - 1) / bands_per_sample;
+  if (r > even) r = even;
+  if (r > d->h_out) r = d->h_out;
+  return r < 1 ? 1 : r;
+}
+
+/* Floats of one thread's scratch. */
+static size_t scratch_floats(const sr_conv2d_desc *d, int threads) {
+  if (is_pointwise(d)) return (size_t)d->c_in * plane_stride(POINTWISE_CHUNK);
+  const size_t wp = (size_t)d->w + d->pad_left + d->pad_right;
+  const size_t rows = (size_t)band_rows(d, threads) + d->kh - 1;
+  return (size_t)d->c_in * plane_stride(rows * wp + NR);
+}
+
+size_t sr_cpu_conv_direct_workspace(const sr_conv2d_desc *d, int threads) {
+  return round64(packed_weight_floats(d) * sizeof(float)) +
+         (size_t)threads * round64(scratch_floats(d, threads) * sizeof(float));
+}
+
+#if SR_DIRECT_AVX2
+
+/* wp[co / MR][ci][tap][MR] from w (C_out, C_in, KH, KW); zero rows past C_out. */
+static void pack_weights(const sr_conv2d_desc *d, const float *w, float *wp) {
+  const int taps = d->kh * d->kw, blocks = (d->c_out + MR - 1) / MR;
+  for (int cb = 0; cb < blocks; ++cb)
+    for (int ci = 0; ci < d->c_in; ++ci)
+      for (int t = 0; t < taps; ++t) {
+        float *dst = wp + (((size_t)cb * d->c_in + ci) * taps + t) * MR;
+        for (int m = 0; m < MR; ++m) {
+          const int co = cb * MR + m;
+          dst[m] = co < d->c_out ? w[((size_t)co * d->c_in + ci) * taps + t] : 0.0f;
+        }
+      }
+}
+
+/* acc[m][l] = sum over ci, tap of wp[ci][tap][m] * xs[ci * plane + off[tap] + l],
+ * an FMA chain in (ci, tap) order from 0. */
+SR_TARGET_AVX2 static void micro_kernel(const float *restrict xs, size_t plane,
+                                        const int *restrict off, int taps, int cin,
+                                        const float *restrict wp, float acc[MR][NR]) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+  __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+  for (int ci = 0; ci < cin; ++ci) {
+    const float *xc = xs + (size_t)ci * plane;
+    for (int t = 0; t < taps; ++t, wp += MR) {
+      const float *p = xc + off[t];
+      const __m256 x0 = _mm256_loadu_ps(p), x1 = _mm256_loadu_ps(p + 8);
+      const __m256 x2 = _mm256_loadu_ps(p + 16);
+      __m256 w = _mm256_broadcast_ss(wp);
+      c00 = _mm256_fmadd_ps(w, x0, c00), c01 = _mm256_fmadd_ps(w, x1, c01);
+      c02 = _mm256_fmadd_ps(w, x2, c02);
+      w = _mm256_broadcast_ss(wp + 1);
+      c10 = _mm256_fmadd_ps(w, x0, c10), c11 = _mm256_fmadd_ps(w, x1, c11);
+      c12 = _mm256_fmadd_ps(w, x2, c12);
+      w = _mm256_broadcast_ss(wp + 2);
+      c20 = _mm256_fmadd_ps(w, x0, c20), c21 = _mm256_fmadd_ps(w, x1, c21);
+      c22 = _mm256_fmadd_ps(w, x2, c22);
+      w = _mm256_broadcast_ss(wp + 3);
+      c30 = _mm256_fmadd_ps(w, x0, c30), c31 = _mm256_fmadd_ps(w, x1, c31);
+      c32 = _mm256_fmadd_ps(w, x2, c32);
+    }
+  }
+  _mm256_storeu_ps(acc[0], c00), _mm256_storeu_ps(acc[0] + 8, c01);
+  _mm256_storeu_ps(acc[0] + 16, c02);
+  _mm256_storeu_ps(acc[1], c10), _mm256_storeu_ps(acc[1] + 8, c11);
+  _mm256_storeu_ps(acc[1] + 16, c12);
+  _mm256_storeu_ps(acc[2], c20), _mm256_storeu_ps(acc[2] + 8, c21);
+  _mm256_storeu_ps(acc[2] + 16, c22);
+  _mm256_storeu_ps(acc[3], c30), _mm256_storeu_ps(acc[3] + 8, c31);
+  _mm256_storeu_ps(acc[3] + 16, c32);
+}
+
+/* What the epilogue adds and where the band's output lives. */
+typedef struct band_out {
+  float *y;              /* output of channel 0, first row of the band: (C_out, rows, ...) */
+  const float *res;      /* residual at the same place, or NULL */
+  size_t y_plane;        /* floats between output channels */
+  int wp, w_out, rows;   /* grid width, valid columns per row, rows in the band */
+  int c_out;
+  const float *add;      /* bias + bias_nc per channel of this sample (C_out) */
+  float scale;
+} band_out;
+
+/* Stores acc for channels [co0, co0 + MR) and grid positions [q0, q0 + NR):
+ * y = ((acc + add) + res) * scale where the position is a real output. */
+SR_TARGET_AVX2 static void store_tile(const band_out *o, int co0, int q0,
+                                      float acc[MR][NR]) {
+  const int r0 = q0 / o->wp, ox0 = q0 % o->wp;
+  const int mmax = o->c_out - co0 < MR ? o->c_out - co0 : MR;
+  if (ox0 + NR <= o->w_out && r0 < o->rows) {
+    const __m256 sc = _mm256_set1_ps(o->scale);
+    for (int m = 0; m < mmax; ++m) {
+      const size_t at = (size_t)(co0 + m) * o->y_plane + (size_t)r0 * o->w_out + ox0;
+      const __m256 add = _mm256_set1_ps(o->add[co0 + m]);
+      for (int v = 0; v < NR; v += 8) {
+        __m256 t = _mm256_add_ps(_mm256_loadu_ps(acc[m] + v), add);
+        if (o->res) t = _mm256_add_ps(t, _mm256_loadu_ps(o->res + at + v));
+        _mm256_storeu_ps(o->y + at + v, _mm256_mul_ps(t, sc));
+      }
+    }
+    return;
+  }
+  /* the tile spans a row end: walk (row, column) along the positions */
+  for (int m = 0; m < mmax; ++m) {
+    const float add = o->add[co0 + m];
+    const size_t plane = (size_t)(co0 + m) * o->y_plane;
+    int r = r0, ox = ox0;
+    for (int l = 0; l < NR && r < o->rows; ++l) {
+      if (ox < o->w_out) {
+        const size_t at = plane + (size_t)r * o->w_out + ox;
+        float t = acc[m][l] + add;
+        if (o->res) t = t + o->res[at];
+        o->y[at] = t * o->scale;
+      }
+      if (++ox == o->wp) ox = 0, ++r;
+    }
+  }
+}
+
+/* The input grid of one task and how much of it is filled. Rows are copied
+ * just before the first tile that reads them, so they are still in L1/L2
+ * when the micro-kernel streams C_in x KH row pieces (too many streams for
+ * the hardware prefetcher to follow from L3). */
+typedef struct grid_in {
+  const sr_conv2d_desc *d;
+  const float *xn;  /* the sample's input (C_in, H, W) */
+  const float *abn; /* conv2d_normed: (a, c) per input channel of the sample, or NULL */
+  int silu;
+  float *xs;       /* the grid, C_in planes of `plane` floats */
+  size_t plane;
+  int wp, oy0, rows; /* grid width, first output row, grid rows (band + KH - 1) */
+  int filled;        /* grid rows [0, filled) hold their input */
+} grid_in;
+
+/* Fills grid rows [g->filled, upto): input row oy0 + r - pad_top
+ * (activated, act(a x + c), for conv2d_normed), zero outside the image and
+ * in the side padding; with the last row, the NR floats past the grid that
+ * the last tile reads. */
+static void fill_rows(grid_in *g, int upto) {
+  const sr_conv2d_desc *d = g->d;
+  if (upto > g->rows) upto = g->rows;
+  if (upto <= g->filled) return;
+  for (int ci = 0; ci < d->c_in; ++ci) {
+    const float *src = g->xn + (size_t)ci * d->h * d->w;
+    float *dst = g->xs + (size_t)ci * g->plane;
+    for (int r = g->filled; r < upto; ++r) {
+      float *row = dst + (size_t)r * g->wp;
+      const int iy = g->oy0 + r - d->pad_top;
+      if (iy < 0 || iy >= d->h) {
+        memset(row, 0, (size_t)g->wp * sizeof(float));
+        continue;
+      }
+      for (int c = 0; c < d->pad_left; ++c) row[c] = 0.0f;
+      if (g->abn)
+        sr_cpu_affine_act(src + (size_t)iy * d->w, row + d->pad_left, (size_t)d->w,
+                          g->abn[2 * ci], g->abn[2 * ci + 1], g->silu);
+      else
+        memcpy(row + d->pad_left, src + (size_t)iy * d->w, (size_t)d->w * sizeof(float));
+      for (int c = d->pad_left + d->w; c < g->wp; ++c) row[c] = 0.0f;
+    }
+    if (upto == g->rows) memset(dst + (size_t)g->rows * g->wp, 0, NR * sizeof(float));
+  }
+  g->filled = upto;
+}
+
+/* Every channel block for every position tile in [0, q_end) of the grid;
+ * g fills the grid as the tiles advance (NULL: already complete). Tiles go
+ * in chunks of CHUNK_TILES: for each channel block, the chunk's tiles in
+ * order, so the block's packed weights stay in L1 across the chunk, the
+ * chunk's input rows in L2, and each output channel is written in runs of
+ * CHUNK_TILES * NR floats that the prefetcher can follow (tile by tile, the
+ * stores would jump between C_out planes and miss on every line). */
+static void run_grid(const sr_conv2d_desc *d, grid_in *g, const float *xs, size_t plane,
+                     const int *off, const float *wp, const band_out *o, int q_end) {
+  const int taps = d->kh * d->kw, blocks = (d->c_out + MR - 1) / MR;
+  const size_t block_floats = (size_t)d->c_in * taps * MR;
+  float acc[MR][NR] __attribute__((aligned(32)));
+  for (int qa = 0; qa < q_end; qa += CHUNK_TILES * NR) {
+    const int qb = qa + CHUNK_TILES * NR < q_end ? qa + CHUNK_TILES * NR : q_end;
+    if (g) {
+      /* the chunk's last read: its last tile's q0 + NR - 1 + (KH - 1) Wp + KW - 1 */
+      const int last_q0 = qa + (qb - qa - 1) / NR * NR;
+      const int last = last_q0 + NR - 1 + (d->kh - 1) * g->wp + d->kw - 1;
+      fill_rows(g, last / g->wp + 1);
+    }
+    for (int cb = 0; cb < blocks; ++cb)
+      for (int q0 = qa; q0 < qb; q0 += NR) {
+        micro_kernel(xs + q0, plane, off, taps, d->c_in, wp + cb * block_floats, acc);
+        store_tile(o, cb * MR, q0, acc);
+      }
+  }
+}
+
+/* bias + bias_nc of sample n, into add (C_out). */
+static void sample_add(const sr_conv2d_desc *d, int n, const float *bias, const float *bias_nc,
+                       float *add) {
+  for (int co = 0; co < d->c_out; ++co) {
+    float a = 0.0f;
+    if (bias) a += bias[co];
+    if (bias_nc) a += bias_nc[(size_t)n * d->c_out + co];
+    add[co] = a;
+  }
+}
+
+void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, const float *ab,
+                        int silu, const float *w, const float *bias, const float *bias_nc,
+                        const float *residual, float scale, float *y, void *workspace) {
+  float *wp = (float *)workspace;
+  char *scratch0 = (char *)workspace + round64(packed_weight_floats(d) * sizeof(float));
+  const size_t scratch_bytes = round64(scratch_floats(d, threads) * sizeof(float));
+  pack_weights(d, w, wp);
+
+  const int pointwise = is_pointwise(d);
+  const size_t p_in = (size_t)d->h * d->w, p_out = (size_t)d->h_out * d->w_out;
+  const int wpad = d->w + d->pad_left + d->pad_right;
+  const int rows = pointwise ? 0 : band_rows(d, threads);
+  const long long per_sample =
+      pointwise ? (long long)((p_out + POINTWISE_CHUNK - 1) / POINTWISE_CHUNK)
+                : (long long)((d->h_out + rows - 1) / rows);
+  const long long tasks = per_sample * d->n;
+  /* tap offsets on the grid (a 1x1 conv has one, 0) */
+  int off[SR_CONV_DIRECT_MAX_TAPS];
+  for (int i = 0; i < d->kh; ++i)
+    for (int j = 0; j < d->kw; ++j) off[i * d->kw + j] = i * wpad + j;
+  const double work = 2.0 * d->c_out * (double)d->c_in * d->kh * d->kw * (double)p_out * d->n;
+  const int parallel = threads > 1 && tasks > 1 && work > 4e6;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (parallel)
+  for (long long task = 0; task < tasks; ++task) {
+    const int n = (int)(task / per_sample);
+    const long long part = task % per_sample;
+    const int me = parallel ? omp_get_thread_num() : 0;
+    float *xs = (float *)(scratch0 + (size_t)me * scratch_bytes);
+    float add[SR_CONV_DIRECT_MAX_COUT];
+    sample_add(d, n, bias, bias_nc, add);
+    const float *xn = x + (size_t)n * d->c_in * p_in;
+    const float *abn = ab ? ab + 2 * (size_t)n * d->c_in : NULL;
+    band_out o = {.y = y + (size_t)n * d->c_out * p_out,
+                  .res = residual ? residual + (size_t)n * d->c_out * p_out : NULL,
+                  .y_plane = p_out,
+                  .c_out = d->c_out,
+                  .add = add,
+                  .scale = scale};
+    if (pointwise) {
+      /* positions [q0, q0 + len) of the plane, copied (zero-padded to a
+       * whole tile) into one grid row per channel: C_in long sequential
+       * copies instead of C_in interleaved streams from memory */
+      const size_t q0 = (size_t)part * POINTWISE_CHUNK;
+      const int len = (int)(p_out - q0 < POINTWISE_CHUNK ? p_out - q0 : POINTWISE_CHUNK);
+      const int padded = (len + NR - 1) / NR * NR;
+      const size_t plane = plane_stride(POINTWISE_CHUNK);
+      for (int ci = 0; ci < d->c_in; ++ci) {
+        float *dst = xs + (size_t)ci * plane;
+        if (abn)
+          sr_cpu_affine_act(xn + (size_t)ci * p_in + q0, dst, (size_t)len, abn[2 * ci],
+                            abn[2 * ci + 1], silu);
+        else
+          memcpy(dst, xn + (size_t)ci * p_in + q0, (size_t)len * sizeof(float));
+        memset(dst + len, 0, (size_t)(padded - len) * sizeof(float));
+      }
+      o.y += q0;
+      if (o.res) o.res += q0;
+      o.wp = padded;
+      o.w_out = len;
+      o.rows = 1;
+      run_grid(d, NULL, xs, plane, off, wp, &o, len);
+    } else {
+      const int oy0 = (int)part * rows;
+      const int r = oy0 + rows <= d->h_out ? rows : d->h_out - oy0;
+      grid_in g = {.d = d, .xn = xn, .abn = abn, .silu = silu, .xs = xs, .wp = wpad,
+                   .oy0 = oy0, .rows = r + d->kh - 1};
+      g.plane = plane_stride((size_t)g.rows * wpad + NR);
+      o.y += (size_t)oy0 * d->w_out;
+      if (o.res) o.res += (size_t)oy0 * d->w_out;
+      o.wp = wpad;
+      o.w_out = d->w_out;
+      o.rows = r;
+      /* the last real output of the band is at q = (r - 1) * Wp + W_out - 1 */
+      run_grid(d, &g, xs, g.plane, off, wp, &o, (r - 1) * wpad + d->w_out);
+    }
+  }
+}
+
+#else
+
+void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, const float *ab,
+                        int silu, const float *w, const float *bias, const float *bias_nc,
+                        const float *residual, float scale, float *y, void *workspace) {
+  (void)d, (void)threads, (void)x, (void)ab, (void)silu, (void)w, (void)bias, (void)bias_nc;
+  (void)residual, (void)scale, (void)y, (void)workspace;
+}
+
+#endif
