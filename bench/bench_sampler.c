@@ -16,10 +16,11 @@
  * Each repeat runs L noise levels (PC: 1 Langevin step + 1 predictor, two
  * consistency steps per level) on a batch of B slices with the backend
  * synchronised at every boundary, so device time is attributed to the right
- * part. Printed: the median over repeats of seconds per level, extrapolated
- * to the paper's N = 1000 levels per slice (the setup and the final
- * denoise + consistency are amortised over 1000 levels and not included),
- * and the shares of network / consistency / rest. */
+ * part, and is timed from the end of level 1 to the end of level L.
+ * Printed: the median over repeats of seconds per level, extrapolated to
+ * the paper's N = 1000 levels per slice (the setup and the final denoise +
+ * consistency, amortised over 1000 levels, are not included), and the
+ * shares of network / consistency / rest. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -51,6 +52,32 @@ static void print_load(const char *when) {
   printf("load average %s: %s", when, line);
 }
 
+/* Wall clock and the sampler's network / consistency seconds at the end of
+ * the first and of the last level. */
+typedef struct timing {
+  sr_sampler *smp;
+  sr_backend *b;
+  int levels;
+  double wall[2], net[2], cons[2];
+} timing;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void on_level(void *user, const sr_sampler_progress *p) {
+  timing *t = (timing *)user;
+  const int k = p->step == 1 ? 0 : (p->step == t->levels ? 1 : -1);
+  if (k < 0) return;
+  t->b->ops->synchronize(t->b);
+  const sr_sampler_stats *s = sr_sampler_stats_get(t->smp);
+  t->wall[k] = now_s();
+  t->net[k] = s->network_s;
+  t->cons[k] = s->consistency_s;
+}
+
 static int fail(sr_context *ctx, const char *what) {
   fprintf(stderr, "bench_sampler: %s: %s\n", what, ctx ? sr_context_last_error(ctx) : "");
   return 1;
@@ -73,18 +100,30 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) return fprintf(stderr, "bench_sampler: %s needs a value\n", a), 2;
-    if (!strcmp(a, "--modality")) modality = v;
-    else if (!strcmp(a, "--size")) size = atoll(v);
-    else if (!strcmp(a, "--views")) views = atoll(v);
-    else if (!strcmp(a, "--n-keep")) n_keep = atoll(v);
-    else if (!strcmp(a, "--model")) model_path = v;
-    else if (!strcmp(a, "--consistency")) mode = v;
-    else if (!strcmp(a, "--levels")) levels = atoll(v);
-    else if (!strcmp(a, "--batch")) batch = atoll(v);
-    else if (!strcmp(a, "--backend")) backend = v;
-    else if (!strcmp(a, "--threads")) threads = atoll(v);
-    else if (!strcmp(a, "--repeats")) repeats = atoll(v);
-    else return fprintf(stderr, "bench_sampler: unknown option %s\n", a), 2;
+    if (!strcmp(a, "--modality"))
+      modality = v;
+    else if (!strcmp(a, "--size"))
+      size = atoll(v);
+    else if (!strcmp(a, "--views"))
+      views = atoll(v);
+    else if (!strcmp(a, "--n-keep"))
+      n_keep = atoll(v);
+    else if (!strcmp(a, "--model"))
+      model_path = v;
+    else if (!strcmp(a, "--consistency"))
+      mode = v;
+    else if (!strcmp(a, "--levels"))
+      levels = atoll(v);
+    else if (!strcmp(a, "--batch"))
+      batch = atoll(v);
+    else if (!strcmp(a, "--backend"))
+      backend = v;
+    else if (!strcmp(a, "--threads"))
+      threads = atoll(v);
+    else if (!strcmp(a, "--repeats"))
+      repeats = atoll(v);
+    else
+      return fprintf(stderr, "bench_sampler: unknown option %s\n", a), 2;
     ++i;
   }
   if (size < 8 || levels < 1 || batch < 1 || repeats < 1 || repeats > 99)
@@ -173,44 +212,40 @@ int main(int argc, char **argv) {
   printf("sampler: %s %lldx%lld%s, %s consistency (%s), %s, backend %s, batch %lld, "
          "%lld levels timed x %lld repeats\n",
          is_ct ? "CT" : "MRI", (long long)size, (long long)size,
-         is_ct ? " (ct-fourier, views)" : " (paper mask)", mode,
-         sr_sampler_consistency_method(smp), what, b->ops->name, (long long)batch,
-         (long long)levels, (long long)repeats);
+         is_ct ? " (ct-fourier, views)" : " (paper mask)", mode, sr_sampler_consistency_method(smp),
+         what, b->ops->name, (long long)batch, (long long)levels, (long long)repeats);
   if (is_ct) printf("views: %lld of %lld\n", (long long)views, (long long)size);
   print_load("before");
-  /* Warm-up: plans, the network's arena. Then timed runs of `levels`
-   * levels; the setup / final step share is measured with a 1-level run. */
+  /* Warm-up run (plans, the network's arena), then `repeats` timed runs of
+   * `levels` levels; each run is timed between the ends of its first and
+   * last level (progress callback, backend synchronised), so the setup and
+   * the final denoise + consistency steps are left out. */
+  if (levels < 2) return fprintf(stderr, "bench_sampler: --levels must be >= 2\n"), 2;
   sr_sampler_destroy(smp);
   double *per_level = (double *)calloc((size_t)repeats, sizeof(double));
-  double net = 0.0, cons = 0.0, rest = 0.0, setup = 0.0;
+  double net = 0.0, cons = 0.0, rest = 0.0;
+  sr_sampler_params q = p;
+  q.sde.n = (int)levels;
   for (int r = -1; r < (int)repeats; ++r) {
-    sr_sampler_params q = p;
-    /* run 1 level and `levels` levels: the difference is levels - 1 levels */
-    double tot[2], nn[2], cc[2];
-    for (int k = 0; k < 2; ++k) {
-      q.sde.n = k == 0 ? 1 : (int)levels;
-      if (sr_sampler_create(op, &q, fn, user, nb, &smp) != SR_OK) return fail(ctx, "sampler");
-      sr_sampler_set_sync_timing(smp, 1);
-      if (sr_sampler_run_batch(smp, yd, items, nb, xd) != SR_OK) return fail(ctx, "run");
-      const sr_sampler_stats *s = sr_sampler_stats_get(smp);
-      tot[k] = s->total_s, nn[k] = s->network_s, cc[k] = s->consistency_s;
-      sr_sampler_destroy(smp);
-    }
-    if (r < 0 || levels < 2) continue;
+    if (sr_sampler_create(op, &q, fn, user, nb, &smp) != SR_OK) return fail(ctx, "sampler");
+    sr_sampler_set_sync_timing(smp, 1);
+    timing tm = {smp, b, (int)levels, {0}, {0}, {0}};
+    sr_sampler_set_progress(smp, on_level, &tm);
+    if (sr_sampler_run_batch(smp, yd, items, nb, xd) != SR_OK) return fail(ctx, "run");
+    sr_sampler_destroy(smp);
+    if (r < 0) continue;
     const double d = (double)(levels - 1);
-    per_level[r] = (tot[1] - tot[0]) / d;
-    net += (nn[1] - nn[0]) / d / (double)repeats;
-    cons += (cc[1] - cc[0]) / d / (double)repeats;
-    rest += ((tot[1] - nn[1] - cc[1]) - (tot[0] - nn[0] - cc[0])) / d / (double)repeats;
-    setup += (tot[0] - (tot[1] - tot[0]) / d) / (double)repeats;
+    per_level[r] = (tm.wall[1] - tm.wall[0]) / d;
+    const double dn = (tm.net[1] - tm.net[0]) / d, dc = (tm.cons[1] - tm.cons[0]) / d;
+    net += dn / (double)repeats;
+    cons += dc / (double)repeats;
+    rest += (per_level[r] - dn - dc) / (double)repeats;
   }
-  if (levels < 2) return fprintf(stderr, "bench_sampler: --levels must be >= 2\n"), 2;
   qsort(per_level, (size_t)repeats, sizeof(double), cmp);
   const double med = per_level[repeats / 2];
   const double sum = net + cons + rest;
-  printf("per level (batch %lld): median %.4f s (min %.4f, max %.4f); setup + final steps "
-         "%.3f s per batch\n",
-         (long long)batch, med, per_level[0], per_level[repeats - 1], setup);
+  printf("per level (batch %lld): median %.4f s (min %.4f, max %.4f)\n", (long long)batch, med,
+         per_level[0], per_level[repeats - 1]);
   printf("seconds per slice at N = 1000: %.2f (%.2f min)\n", med * 1000.0 / (double)batch,
          med * 1000.0 / (double)batch / 60.0);
   printf("time shares: network %.1f%%, consistency %.1f%%, rest %.1f%% (per level: %.4f / "

@@ -2,8 +2,10 @@
 """Parallel-beam CT projector peers, measured in the same session as
 bench_ct: scikit-image's radon / iradon and ASTRA Toolbox's CPU projectors
 (FP, BP and FBP with the 'linear' (Joseph), 'line' and 'strip' projectors).
-Runs bench/bench_ct --csv for the same cases, then prints one Markdown table
-with every peer's time and the ratio peer / ours.
+For each case the peers run, then bench/bench_ct --csv right after (so both
+see the same machine); one Markdown table at the end gives every peer's time
+and the ratio (our GUPS / the peer's). "ours CPU ms" is bench_ct's CPU time per
+call: about 2 x ours ms on an otherwise idle 2-core machine.
 
     python3 -m venv --system-site-packages .venv-bench   # sees Debian's skimage
     .venv-bench/bin/pip install astra-toolbox
@@ -88,10 +90,10 @@ def astra_peers(n, k, repeats, projectors):
     return out
 
 
-def run_ours(bench, sizes, angles, batches, repeats, threads):
-    cmd = [bench, "--backend", "all", "--csv", "--sizes", ",".join(map(str, sizes)),
-           "--angles", ",".join(map(str, angles)), "--batches", ",".join(map(str, batches)),
-           "--repeats", str(repeats)]
+def run_ours(bench, n, k, batches, repeats, threads):
+    """bench_ct --csv for one (N, views): {(backend, op, batch): (ms, gups, cpu_ms)}."""
+    cmd = [bench, "--backend", "all", "--csv", "--sizes", str(n), "--angles", str(k),
+           "--batches", ",".join(map(str, batches)), "--repeats", str(repeats)]
     if threads:
         cmd += ["--threads", str(threads)]
     text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -102,9 +104,14 @@ def run_ours(bench, sizes, angles, batches, repeats, threads):
             continue
         if line.startswith("backend,"):
             continue
-        dev, op, n, k, b, ms, gups = line.split(",")[:7]
-        rows[(dev, op, int(n), int(k), int(b))] = (float(ms), float(gups))
+        dev, op, _, _, b, ms, gups, cpu_ms = line.split(",")[:8]
+        rows[(dev, op, int(b))] = (float(ms), float(gups), float(cpu_ms))
     return rows, notes
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def main():
@@ -116,34 +123,36 @@ def main():
     ap.add_argument("--projectors", default="linear,line,strip")
     args = ap.parse_args()
     sizes, angles, batches = ([256], [180], [1]) if args.quick else ([256, 512], [180, 360], [1, 32])
-    with open("/proc/loadavg") as f:
-        load_before = f.read().split()[:3]
-    print("# machine: %d CPUs; load average before: %s" % (os.cpu_count(), " ".join(load_before)))
-    peers = {}
+    print("# machine: %d CPUs; load average before: %s" % (os.cpu_count(), loadavg()))
+    rows = []
     for n in sizes:
         for k in angles:
-            peers[(n, k)] = skimage_peers(n, k, args.repeats)
+            # Peers and ours back to back for each case, so that both see the
+            # same machine.
+            peers = skimage_peers(n, k, args.repeats)
             try:
-                peers[(n, k)].update(astra_peers(n, k, args.repeats, args.projectors.split(",")))
+                peers.update(astra_peers(n, k, args.repeats, args.projectors.split(",")))
             except ImportError:
                 print("# astra-toolbox not installed: ASTRA peers skipped")
-    ours, notes = run_ours(args.bench, sizes, angles, batches, args.repeats, args.threads)
-    with open("/proc/loadavg") as f:
-        load_after = f.read().split()[:3]
-    for note in notes:
-        print("# bench_ct:", note)
-    print("# load average after: %s" % " ".join(load_after))
+            ours, notes = run_ours(args.bench, n, k, batches, args.repeats, args.threads)
+            print("# N %d, %d views: load average %s; bench_ct: %s" %
+                  (n, k, loadavg(), "; ".join(notes[1:])))
+            for (dev, op, b), mine in sorted(ours.items()):
+                rows.append((dev, op, n, k, b, mine, [(p, t) for (o, p), t in peers.items()
+                                                      if o == op]))
+    print("# load average after: %s" % loadavg())
     print()
-    print("| backend | op | N | views | batch | ours ms | ours GUPS | peer | peer ms/slice | peer GUPS | ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
-    for (dev, op, n, k, b), (ms, gups) in sorted(ours.items()):
-        mine = [(p, t) for (o, p), t in peers.get((n, k), {}).items() if o == op]
+    print("| backend | op | N | views | batch | ours ms | ours GUPS | ours CPU ms | peer | "
+          "peer ms/slice | peer GUPS | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    for dev, op, n, k, b, (ms, gups, cpu_ms), mine in sorted(rows, key=lambda r: r[:5]):
+        head = "| %s | %s | %d | %d | %d | %.2f | %.3f | %.1f |" % (dev, op, n, k, b, ms, gups,
+                                                                  cpu_ms)
         if not mine:
-            print("| %s | %s | %d | %d | %d | %.2f | %.3f | — | | | |" % (dev, op, n, k, b, ms, gups))
+            print(head + " — | | | |")
         for p, t in mine:
             peer_gups = n * n * k / (t * 1e-3) / 1e9
-            print("| %s | %s | %d | %d | %d | %.2f | %.3f | %s | %.1f | %.4f | %.1f× |" %
-                  (dev, op, n, k, b, ms, gups, p, t, peer_gups, gups / peer_gups))
+            print(head + " %s | %.1f | %.4f | %.1f× |" % (p, t, peer_gups, gups / peer_gups))
 
 
 if __name__ == "__main__":

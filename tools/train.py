@@ -116,11 +116,12 @@ def save_state(path, net, ema, opt, step, log_rows, args, cfg, elapsed):
     opt_state = opt.state_dict()
     small = {"param_groups": opt_state["param_groups"], "state": {}}
     for k, v in opt_state["state"].items():
-        small["state"][k] = {kk: (vv.to(torch.bfloat16) if torch.is_tensor(vv) and vv.dim() > 0
+        small["state"][k] = {kk: (vv.to(torch.bfloat16).cpu() if torch.is_tensor(vv) and vv.dim() > 0
                                   else vv) for kk, vv in v.items()}
     state = {
-        "model": net.state_dict(),
-        "ema": {"decay": 0.999, "num_updates": step, "shadow_params": [p.clone() for p in ema]},
+        "model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "ema": {"decay": 0.999, "num_updates": step,
+                "shadow_params": [p.detach().cpu().clone() for p in ema]},
         "optimizer_bf16": small,
         "step": step,
         "rng": torch.get_rng_state(),
@@ -159,8 +160,8 @@ def export(args, cfg, net, ema, step, seconds, targs=None):
     out = args.out or os.path.join(ROOT, "weights", f"{args.name}.safetensors")
     with tempfile.TemporaryDirectory() as td:
         pth = os.path.join(td, f"{args.name}.pth")
-        torch.save({"model": net.state_dict(),
-                    "ema": {"shadow_params": [p.detach().clone() for p in ema]}}, pth)
+        torch.save({"model": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+                    "ema": {"shadow_params": [p.detach().cpu().clone() for p in ema]}}, pth)
         convert.convert(pth, out, cfg, "ema")
     # add the training provenance to the metadata written by convert.py
     tensors, meta = sr_safetensors.read(out)
@@ -268,7 +269,7 @@ def denoise_check(args, cfg, net, ema, exe):
     pick = [0, len(idx) // 2, len(idx) - 1]
     x = x[pick]
     g = torch.Generator().manual_seed(1234)
-    wnet = copy.deepcopy(net)
+    wnet = copy.deepcopy(net).cpu()
     with torch.no_grad():
         for p, e in zip(trainable(wnet), ema):
             p.copy_(e)
@@ -313,6 +314,7 @@ def main():
                     help="with --export: Tweedie denoising check through this scorerecon binary")
     ap.add_argument("--plot", metavar="PNG", help="write the loss curve from the state and exit")
     ap.add_argument("--out", help="export path (default weights/<name>.safetensors)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (random draws stay on the CPU)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
@@ -334,8 +336,10 @@ def main():
     if args.state and os.path.exists(args.state):
         st = torch.load(args.state, map_location="cpu", weights_only=False)
         cfg = json.loads(st["config"])  # the architecture of the checkpoint wins
+    dev = torch.device(args.device)
     net = ncsnpp.NCSNpp(cfg)
     init_weights(net)
+    net.to(dev)
     ema = [p.detach().clone() for p in trainable(net)]
     opt = torch.optim.Adam(trainable(net), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     step, elapsed, log_rows = 0, 0.0, []
@@ -358,7 +362,7 @@ def main():
         return 0
 
     x_all, _ = training_data.load(args.data, "train")
-    data = torch.from_numpy(x_all)[:, None]  # (N, 1, H, W)
+    data = torch.from_numpy(x_all)[:, None]  # (N, 1, H, W), on the CPU
     n = data.shape[0]
     smin, smax = cfg["model"]["sigma_min"], cfg["model"]["sigma_max"]
     eps = 1e-5
@@ -388,6 +392,8 @@ def main():
         t = torch.rand(args.batch) * (1 - eps) + eps
         sigma = smin * (smax / smin) ** t
         z = torch.randn_like(x)
+        # all random draws on the CPU generator (resumable, device-independent)
+        x, sigma, z = x.to(dev), sigma.to(dev), z.to(dev)
         score = net(x + sigma[:, None, None, None] * z, sigma)
         per = torch.square(score * sigma[:, None, None, None] + z).reshape(args.batch, -1).sum(1)
         loss = per.mean()

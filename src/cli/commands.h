@@ -7,7 +7,7 @@
 #define SR_CLI_COMMANDS(X)                                                                         \
   X(eval, "PSNR, SSIM and NMSE of a reconstruction against a reference, per slice and mean")    \
   X(info, "print shape, dtype, statistics and metadata of .npy, .nii[.gz], .safetensors, .png")    \
-  X(reconstruct, "reconstruct images from a measurement file (fbp, zero-filled, tv)")            \
+  X(reconstruct, "reconstruct images from a measurement file (score, fbp, zero-filled, tv)")     \
   X(score, "evaluate the score network once: OUT = s(IN, sigma)")                              \
   X(simulate, "turn images into CT or MRI measurement files (HDF5), with optional noise")       \
   X(version, "print the version, how this build was configured, and whether a GPU is usable")

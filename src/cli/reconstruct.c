@@ -49,7 +49,7 @@ static const sr_option options[] = {
     {"device", 'd', SR_OPT_CHOICE, &device, "auto", "backend: auto (CUDA when a GPU answers), cpu, cuda",
      "auto|cpu|cuda", NULL},
     {"threads", 0, SR_OPT_INT, &threads, "0", "CPU threads (0: all cores)", NULL, "N"},
-    {"batch", 'b', SR_OPT_INT, &batch, "0", "slices per batch (0: all at once)", NULL, "B"},
+    {"batch", 'b', SR_OPT_INT, &batch, "0", "slices per batch; score: slice x sample items (0: all at once; score: auto)", NULL, "B"},
     {"ref", 0, SR_OPT_STRING, &ref_path, NULL,
      "reference image: print PSNR / SSIM / NMSE (default: the file's target, if any)", NULL, "GT"},
     {"data-range", 0, SR_OPT_DOUBLE, &data_range, "0",
@@ -62,8 +62,9 @@ static const sr_option options[] = {
 static const sr_command_spec spec = {
     "reconstruct",
     "",
-    "Reconstruct images from a measurement file. Baselines: FBP (CT), zero-filled inverse FFT\n"
-    "magnitude (MRI), and TV-regularised least squares by Chambolle-Pock (both).",
+    "Reconstruct images from a measurement file: the score-based diffusion sampler (--method\n"
+    "score with --model), or a baseline: FBP (CT), zero-filled inverse FFT magnitude (MRI), and\n"
+    "TV-regularised least squares by Chambolle-Pock (both).",
     options,
     sizeof options / sizeof options[0],
     0,

@@ -62,10 +62,14 @@ static double now_s(void) {
 }
 
 static void fmt_time(char *buf, size_t n, double s) {
-  if (!(s >= 0.0) || s > 1e7) snprintf(buf, n, "?");
-  else if (s < 60.0) snprintf(buf, n, "%.0fs", s);
-  else if (s < 3600.0) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60.0));
-  else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60.0, 60.0));
+  if (!(s >= 0.0) || s > 1e7)
+    snprintf(buf, n, "?");
+  else if (s < 60.0)
+    snprintf(buf, n, "%.0fs", s);
+  else if (s < 3600.0)
+    snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60.0));
+  else
+    snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60.0, 60.0));
 }
 
 /* A bar with ETA when stderr is a terminal (redrawn at most 5 times a
@@ -155,8 +159,9 @@ static sr_status load_model(sr_context *ctx, const char *path, int64_t h, int64_
   if (sr_gaussian_prior_file_is(ctx, path)) {
     SR_TRY(sr_gaussian_prior_load(b, path, &sm->prior));
     if (sr_gaussian_prior_height(sm->prior) != h || sr_gaussian_prior_width(sm->prior) != w)
-      return sr_fail(ctx, SR_ERR_SHAPE, "%s: a Gaussian prior of %lld x %lld, the images are %lld x %lld",
-                     path, (long long)sr_gaussian_prior_height(sm->prior),
+      return sr_fail(ctx, SR_ERR_SHAPE,
+                     "%s: a Gaussian prior of %lld x %lld, the images are %lld x %lld", path,
+                     (long long)sr_gaussian_prior_height(sm->prior),
                      (long long)sr_gaussian_prior_width(sm->prior), (long long)h, (long long)w);
     sm->fn = sr_gaussian_prior_score;
     sm->user = sm->prior;
@@ -188,8 +193,8 @@ static sr_status make_params(sr_context *ctx, const sr_meas *m, const score_mode
   const sr_score_cli_options *o = &sr_score_cli;
   sr_sampler_params_default(p);
   p->consistency.mode = o->consistency == 1 ? SR_CONSISTENCY_EXACT : SR_CONSISTENCY_PAPER;
-  const char *preset = o->preset ? o->preset
-                                 : (m->modality == SR_MODALITY_CT ? "ct320" : "brats240");
+  const char *preset =
+      o->preset ? o->preset : (m->modality == SR_MODALITY_CT ? "ct320" : "brats240");
   SR_TRY(sr_sampler_preset(ctx, preset, p));
   p->sde = sm->sde; /* the model's SDE and N */
   if (o->steps > 0) p->sde.n = (int)o->steps;
@@ -233,10 +238,9 @@ int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
   if (st == SR_OK) st = make_params(ctx, m, &sm, &p);
   /* paper mode needs T: the paper's Fourier-domain operator for CT. */
   if (st == SR_OK)
-    st = sr_meas_make_operator(b, m, p.consistency.mode == SR_CONSISTENCY_PAPER
-                                         ? SR_MEAS_OP_FOURIER
-                                         : SR_MEAS_OP_DEFAULT,
-                               &op);
+    st = sr_meas_make_operator(
+        b, m, p.consistency.mode == SR_CONSISTENCY_PAPER ? SR_MEAS_OP_FOURIER : SR_MEAS_OP_DEFAULT,
+        &op);
   /* y / scale on the host (the operators are linear). */
   size_t yfl = 0;
   if (st == SR_OK) {
@@ -270,8 +274,7 @@ int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
             p.sde.n, p.snr, p.lambda, bs, b->ops->name);
   }
   const double t0 = now_s();
-  if (st == SR_OK)
-    st = sr_sampler_reconstruct(smp, y, (size_t)nslices, 0, samples, bs, mean, sd);
+  if (st == SR_OK) st = sr_sampler_reconstruct(smp, y, (size_t)nslices, 0, samples, bs, mean, sd);
   const double secs = now_s() - t0;
   if (pr.tty && !o->quiet && smp) fputc('\n', stderr);
   /* Back to the data's units; clipped to [0, 1] x scale unless --no-clip. */
@@ -287,8 +290,10 @@ int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
   if (st == SR_OK && sd) {
     sd_path = o->std_out ? NULL : std_path(c->out_path);
     const char *path = o->std_out ? o->std_out : sd_path;
-    if (!path) st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
-    else st = sr_volume_write(ctx, path, sd, nslices, h, w, NULL);
+    if (!path)
+      st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
+    else
+      st = sr_volume_write(ctx, path, sd, nslices, h, w, NULL);
     if (st == SR_OK) printf("posterior std of %d samples -> %s\n", samples, path);
   }
   if (st == SR_OK) {
@@ -307,8 +312,9 @@ int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
   if (st == SR_OK && c->ref_path) {
     st = sr_volume_read(ctx, c->ref_path, &refv);
     if (st == SR_OK && (refv.nslices != nslices || refv.h != h || refv.w != w))
-      st = sr_fail(ctx, SR_ERR_SHAPE, "%s is %lld x %lld x %lld, the reconstruction %lld x %lld x %lld",
-                   c->ref_path, (long long)refv.nslices, (long long)refv.h, (long long)refv.w,
+      st = sr_fail(ctx, SR_ERR_SHAPE,
+                   "%s is %lld x %lld x %lld, the reconstruction %lld x %lld x %lld", c->ref_path,
+                   (long long)refv.nslices, (long long)refv.h, (long long)refv.w,
                    (long long)nslices, (long long)h, (long long)w);
     ref = refv.data;
   } else if (st == SR_OK) {

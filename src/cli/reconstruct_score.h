@@ -13,22 +13,22 @@
 #include "scorerecon.h"
 
 typedef struct sr_score_cli_options {
-  const char *preset;   /* ct320 | brats240 | NULL: by modality */
-  int consistency;      /* 0 paper, 1 exact */
-  int64_t steps;        /* 0: preset */
-  double snr;           /* < 0: preset */
+  const char *preset;      /* ct320 | brats240 | NULL: by modality */
+  int consistency;         /* 0 paper, 1 exact */
+  int64_t steps;           /* 0: preset */
+  double snr;              /* < 0: preset */
   int64_t corrector_steps; /* < 0: preset */
-  double lambda;        /* < 0: preset */
+  double lambda;           /* < 0: preset */
   double lambda_final;
   int64_t seed;
   int64_t samples;
   const char *std_out;
   int batch_average;
-  int predictor;        /* 0 reverse_diffusion, 1 euler_maruyama, 2 none */
-  int corrector;        /* 0 langevin, 1 ald, 2 none */
+  int predictor; /* 0 reverse_diffusion, 1 euler_maruyama, 2 none */
+  int corrector; /* 0 langevin, 1 ald, 2 none */
   int64_t cg_iters, cg_iters_final;
   double cg_delta, cg_delta_final;
-  double data_scale;    /* 0: auto */
+  double data_scale; /* 0: auto */
   int no_clip;
   int quiet;
 } sr_score_cli_options;
@@ -36,56 +36,55 @@ typedef struct sr_score_cli_options {
 extern sr_score_cli_options sr_score_cli;
 
 /* The option table entries (appended to reconstruct's table). */
-#define SR_RECONSTRUCT_SCORE_OPTIONS                                                              \
-  {"preset", 0, SR_OPT_STRING, &sr_score_cli.preset, NULL,                                       \
+// clang-format off
+#define SR_RECONSTRUCT_SCORE_OPTIONS                                                               \
+  {"preset", 0, SR_OPT_STRING, &sr_score_cli.preset, NULL,                                         \
    "score: the paper's settings, ct320 or brats240 (default: by modality)", NULL, "NAME"},         \
-      {"consistency", 0, SR_OPT_CHOICE, &sr_score_cli.consistency, "paper",                      \
-       "score: data consistency; paper: the official step, exact: a true projection", "paper|exact", \
-       NULL},                                                                                    \
-      {"steps", 0, SR_OPT_INT, &sr_score_cli.steps, "0",                                         \
-       "score: noise levels N (0: the preset's, 1000)", NULL, "N"},                               \
-      {"snr", 0, SR_OPT_DOUBLE, &sr_score_cli.snr, "-1",                                        \
-       "score: Langevin signal-to-noise ratio (-1: the preset's)", NULL, "R"},                    \
-      {"corrector-steps", 0, SR_OPT_INT, &sr_score_cli.corrector_steps, "-1",                   \
-       "score: Langevin steps per noise level (-1: the preset's, 1)", NULL, "K"},                 \
-      {"lambda", 0, SR_OPT_DOUBLE, &sr_score_cli.lambda, "-1",                                   \
-       "score: consistency weight in [0, 1] (-1: the preset's; exact mode 1)", NULL, "L"},        \
-      {"final-lambda", 0, SR_OPT_DOUBLE, &sr_score_cli.lambda_final, "1",                       \
-       "score: weight of the last, noise-free consistency step", NULL, "L"},                      \
-      {"seed", 0, SR_OPT_INT, &sr_score_cli.seed, "0", "score: seed of every noise draw", NULL,  \
-       "S"},                                                                                     \
-      {"samples", 0, SR_OPT_INT, &sr_score_cli.samples, "1",                                     \
-       "score: posterior samples per slice; writes their mean, and their std to --std-out",      \
-       NULL, "K"},                                                                               \
-      {"std-out", 0, SR_OPT_STRING, &sr_score_cli.std_out, NULL,                                 \
-       "score: pixel-wise std of the samples (default: OUT with _std before the extension)",     \
-       NULL, "STD"},                                                                             \
-      {"batch-norm-average", 0, SR_OPT_FLAG, &sr_score_cli.batch_average, NULL,                 \
-       "score: Langevin step from norms averaged over the batch, as the official code (then "    \
-       "results depend on the batch)",                                                           \
-       NULL, NULL},                                                                              \
-      {"predictor", 0, SR_OPT_CHOICE, &sr_score_cli.predictor, "reverse_diffusion",              \
-       "score: predictor (none with --corrector ald: the paper's langevin_projection)",          \
-       "reverse_diffusion|euler_maruyama|none", NULL},                                           \
-      {"corrector", 0, SR_OPT_CHOICE, &sr_score_cli.corrector, "langevin", "score: corrector",   \
-       "langevin|ald|none", NULL},                                                               \
-      {"cg-iters", 0, SR_OPT_INT, &sr_score_cli.cg_iters, "10",                                  \
-       "score, exact CT: CGLS iterations per consistency step", NULL, "N"},                       \
-      {"cg-iters-final", 0, SR_OPT_INT, &sr_score_cli.cg_iters_final, "200",                     \
-       "score, exact CT: CGLS iterations of the final step", NULL, "N"},                          \
-      {"cg-delta", 0, SR_OPT_DOUBLE, &sr_score_cli.cg_delta, "1e-4",                             \
-       "score, exact CT: damping delta / ||A A^T|| during the steps", NULL, "D"},                 \
-      {"cg-delta-final", 0, SR_OPT_DOUBLE, &sr_score_cli.cg_delta_final, "1e-6",                 \
-       "score, exact CT: damping of the final step (raise it for noisy data)", NULL, "D"},        \
-      {"data-scale", 0, SR_OPT_DOUBLE, &sr_score_cli.data_scale, "0",                            \
-       "score: image value that maps to 1 for the model (0: auto; 1 unless a fastMRI file)",     \
-       NULL, "S"},                                                                               \
-      {"no-clip", 0, SR_OPT_FLAG, &sr_score_cli.no_clip, NULL,                                   \
-       "score: write the raw sample instead of clipping to [0, 1] x scale", NULL, NULL},          \
-  {                                                                                              \
-    "quiet", 'q', SR_OPT_FLAG, &sr_score_cli.quiet, NULL, "score: no progress on stderr", NULL,  \
-        NULL                                                                                     \
-  }
+  {"consistency", 0, SR_OPT_CHOICE, &sr_score_cli.consistency, "paper",                            \
+   "score: data consistency; paper: the official step, exact: a true projection",                  \
+   "paper|exact", NULL},                                                                           \
+  {"steps", 0, SR_OPT_INT, &sr_score_cli.steps, "0",                                               \
+   "score: noise levels N (0: the model's, 1000 for the paper's)", NULL, "N"},                     \
+  {"snr", 0, SR_OPT_DOUBLE, &sr_score_cli.snr, "-1",                                               \
+   "score: Langevin signal-to-noise ratio (-1: the preset's)", NULL, "R"},                         \
+  {"corrector-steps", 0, SR_OPT_INT, &sr_score_cli.corrector_steps, "-1",                          \
+   "score: Langevin steps per noise level (-1: the preset's, 1)", NULL, "K"},                      \
+  {"lambda", 0, SR_OPT_DOUBLE, &sr_score_cli.lambda, "-1",                                         \
+   "score: consistency weight in [0, 1] (-1: the preset's; exact mode 1)", NULL, "L"},             \
+  {"final-lambda", 0, SR_OPT_DOUBLE, &sr_score_cli.lambda_final, "1",                              \
+   "score: weight of the last, noise-free consistency step", NULL, "L"},                           \
+  {"seed", 0, SR_OPT_INT, &sr_score_cli.seed, "0",                                                 \
+   "score: seed of every noise draw", NULL, "S"},                                                  \
+  {"samples", 0, SR_OPT_INT, &sr_score_cli.samples, "1",                                           \
+   "score: posterior samples per slice; writes their mean, and their std to --std-out",            \
+   NULL, "K"},                                                                                     \
+  {"std-out", 0, SR_OPT_STRING, &sr_score_cli.std_out, NULL,                                       \
+   "score: pixel-wise std of the samples (default: OUT with _std before the extension)",           \
+   NULL, "STD"},                                                                                   \
+  {"batch-norm-average", 0, SR_OPT_FLAG, &sr_score_cli.batch_average, NULL,                        \
+   "score: Langevin step from norms averaged over the batch, as the official code "                \
+   "(then results depend on the batch)", NULL, NULL},                                              \
+  {"predictor", 0, SR_OPT_CHOICE, &sr_score_cli.predictor, "reverse_diffusion",                    \
+   "score: predictor (none with --corrector ald: the paper's langevin_projection)",                \
+   "reverse_diffusion|euler_maruyama|none", NULL},                                                 \
+  {"corrector", 0, SR_OPT_CHOICE, &sr_score_cli.corrector, "langevin",                             \
+   "score: corrector", "langevin|ald|none", NULL},                                                 \
+  {"cg-iters", 0, SR_OPT_INT, &sr_score_cli.cg_iters, "10",                                        \
+   "score, exact CT: CGLS iterations per consistency step", NULL, "N"},                            \
+  {"cg-iters-final", 0, SR_OPT_INT, &sr_score_cli.cg_iters_final, "200",                           \
+   "score, exact CT: CGLS iterations of the final step", NULL, "N"},                               \
+  {"cg-delta", 0, SR_OPT_DOUBLE, &sr_score_cli.cg_delta, "1e-4",                                   \
+   "score, exact CT: damping delta / ||A A^T|| during the steps", NULL, "D"},                      \
+  {"cg-delta-final", 0, SR_OPT_DOUBLE, &sr_score_cli.cg_delta_final, "1e-6",                       \
+   "score, exact CT: damping of the final step (raise it for noisy data)", NULL, "D"},             \
+  {"data-scale", 0, SR_OPT_DOUBLE, &sr_score_cli.data_scale, "0",                                  \
+   "score: image value that maps to 1 for the model (0: auto; 1 unless a fastMRI file)",           \
+   NULL, "S"},                                                                                     \
+  {"no-clip", 0, SR_OPT_FLAG, &sr_score_cli.no_clip, NULL,                                         \
+   "score: write the raw sample instead of clipping to [0, 1] x scale", NULL, NULL},               \
+  {"quiet", 'q', SR_OPT_FLAG, &sr_score_cli.quiet, NULL,                                           \
+   "score: no progress on stderr", NULL, NULL}
+// clang-format on
 
 /* What reconstruct's own options say. */
 typedef struct sr_score_cli_common {

@@ -5,7 +5,7 @@
  *
  * Files: ncsnpp_config.c (config from the safetensors metadata JSON),
  * ncsnpp_build.c (modules and expected tensors), ncsnpp_weights.c (loading
- * and validation), ncsnpp_plan.c (the activation arena), ncsnpp_forward.c
+ * and validation), arena.c (the activation arena), ncsnpp_forward.c
  * (the network), model.c (the public sr_model API). */
 #ifndef SR_MODEL_NCSNPP_H
 #define SR_MODEL_NCSNPP_H
@@ -68,8 +68,6 @@ typedef struct sr_ncsnpp_config {
  * `what` names the source in messages. */
 sr_status sr_ncsnpp_config_parse(sr_context *ctx, const char *what, const char *json,
                                  sr_ncsnpp_config *cfg);
-/* The canonical JSON of cfg (malloc'ed), as the converter writes it. */
-char *sr_ncsnpp_config_to_json(const sr_ncsnpp_config *cfg);
 const char *sr_sde_kind_name(sr_sde_kind k);
 
 /* ---- modules, in score_sde_pytorch's construction order */

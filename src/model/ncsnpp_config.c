@@ -5,7 +5,6 @@
  * architecture depends on is required; a missing or mistyped one is named
  * in the error. */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -277,76 +276,4 @@ const char *sr_sde_kind_name(sr_sde_kind k) {
   case SR_SDE_SUBVP: return "subvpsde";
   }
   return "?";
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-#include <stdarg.h>
-static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
-  if (!*buf) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      free(*buf);
-      *buf = NULL;
-      return;
-    }
-    if ((size_t)n < *cap - *len) {
-      *len += (size_t)n;
-      return;
-    }
-    char *grown = (char *)realloc(*buf, *cap * 2 + (size_t)n);
-    if (!grown) {
-      free(*buf);
-      *buf = NULL;
-      return;
-    }
-    *buf = grown;
-    *cap = *cap * 2 + (size_t)n;
-  }
-}
-
-char *sr_ncsnpp_config_to_json(const sr_ncsnpp_config *c) {
-  static const char *const resblock[] = {"biggan", "ddpm"};
-  static const char *const prog[] = {"none", "output_skip", "residual"};
-  static const char *const prog_in[] = {"none", "input_skip", "residual"};
-  static const char *const combine[] = {"sum", "cat"};
-  static const char *const embed[] = {"fourier", "positional"};
-  size_t len = 0, cap = 1024;
-  char *s = (char *)malloc(cap);
-  if (!s) return NULL;
-  s[0] = '\0';
-  append(&s, &len, &cap, "{\"model\": {\"name\": \"ncsnpp\", \"nf\": %d, \"ch_mult\": [", c->nf);
-  for (int i = 0; i < c->num_resolutions; ++i)
-    append(&s, &len, &cap, "%s%d", i ? ", " : "", c->ch_mult[i]);
-  append(&s, &len, &cap, "], \"num_res_blocks\": %d, \"attn_resolutions\": [", c->num_res_blocks);
-  for (int i = 0; i < c->num_attn; ++i)
-    append(&s, &len, &cap, "%s%d", i ? ", " : "", c->attn_resolutions[i]);
-  append(&s, &len, &cap, "], \"resamp_with_conv\": %s, \"fir\": %s, \"fir_kernel\": [",
-         c->resamp_with_conv ? "true" : "false", c->fir ? "true" : "false");
-  for (int i = 0; i < c->fir_len; ++i)
-    append(&s, &len, &cap, "%s%.9g", i ? ", " : "", (double)c->fir_kernel[i]);
-  append(&s, &len, &cap,
-         "], \"skip_rescale\": %s, \"resblock_type\": \"%s\", \"progressive\": \"%s\", "
-         "\"progressive_input\": \"%s\", \"progressive_combine\": \"%s\", "
-         "\"embedding_type\": \"%s\", \"fourier_scale\": %.17g, \"init_scale\": %.17g, "
-         "\"conditional\": %s, \"scale_by_sigma\": %s, \"dropout\": %.17g, "
-         "\"nonlinearity\": \"swish\", \"normalization\": \"GroupNorm\", "
-         "\"sigma_min\": %.17g, \"sigma_max\": %.17g, \"beta_min\": %.17g, \"beta_max\": %.17g, "
-         "\"num_scales\": %d}, ",
-         c->skip_rescale ? "true" : "false", resblock[c->resblock_type], prog[c->progressive],
-         prog_in[c->progressive_input], combine[c->progressive_combine],
-         embed[c->embedding_type], c->fourier_scale, c->init_scale,
-         c->conditional ? "true" : "false", c->scale_by_sigma ? "true" : "false", c->dropout,
-         c->sigma_min, c->sigma_max, c->beta_min, c->beta_max, c->num_scales);
-  append(&s, &len, &cap,
-         "\"data\": {\"image_size\": %d, \"num_channels\": %d, \"centered\": %s}, "
-         "\"training\": {\"sde\": \"%s\", \"continuous\": %s}}",
-         c->image_size, c->num_channels, c->centered ? "true" : "false",
-         sr_sde_kind_name(c->sde), c->continuous ? "true" : "false");
-  return s;
 }

@@ -58,9 +58,12 @@ const char *sr_consistency_mode_name(sr_consistency_mode m) {
 }
 
 sr_status sr_consistency_mode_parse(sr_context *ctx, const char *name, sr_consistency_mode *out) {
-  if (strcmp(name, "none") == 0) *out = SR_CONSISTENCY_NONE;
-  else if (strcmp(name, "paper") == 0) *out = SR_CONSISTENCY_PAPER;
-  else if (strcmp(name, "exact") == 0) *out = SR_CONSISTENCY_EXACT;
+  if (strcmp(name, "none") == 0)
+    *out = SR_CONSISTENCY_NONE;
+  else if (strcmp(name, "paper") == 0)
+    *out = SR_CONSISTENCY_PAPER;
+  else if (strcmp(name, "exact") == 0)
+    *out = SR_CONSISTENCY_EXACT;
   else
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                    "consistency mode \"%s\" is not one of paper, exact, none", name);
@@ -81,7 +84,9 @@ const char *sr_consistency_method(const sr_consistency *c) {
   return names[c->method];
 }
 
-double sr_consistency_normal_norm(const sr_consistency *c) { return c->normal_norm; }
+double sr_consistency_normal_norm(const sr_consistency *c) {
+  return c->normal_norm;
+}
 
 static void free_dev(sr_consistency *c, float **ptr) {
   if (*ptr) c->b->ops->free(c->b, *ptr);
@@ -182,7 +187,7 @@ static sr_status hermitian_setup(sr_consistency *c) {
                      "(T Re T^-1 of the mask is %g at %zu), so the Hermitian extension does "
                      "not apply",
                      op->vt->name, (double)host[k], k);
-      host[k] = q > 0.0f ? 1.0f : 0.0f;                        /* Lambda_h */
+      host[k] = q > 0.0f ? 1.0f : 0.0f;                            /* Lambda_h */
       host[nt + k] = q == 2.0f ? 1.0f : (q == 1.0f ? 2.0f : 0.0f); /* 1 / H(Lambda) */
     }
   }
@@ -222,8 +227,7 @@ static sr_status normal_norm_estimate(sr_consistency *c) {
     av = tmp;
   }
   if (st == SR_OK && !(lam > 0.0 && isfinite(lam)))
-    st = sr_fail(b->ctx, SR_ERR_NUMERIC, "operator %s: A A^T appears to be zero",
-                 op->vt->name);
+    st = sr_fail(b->ctx, SR_ERR_NUMERIC, "operator %s: A A^T appears to be zero", op->vt->name);
   c->normal_norm = 1.05 * lam;
   if (v) b->ops->free(b, v);
   if (av) b->ops->free(b, av);
@@ -264,8 +268,7 @@ sr_status sr_consistency_create(sr_operator *op, const sr_consistency_params *p,
                       (p->solver == SR_EXACT_AUTO && has_transform(op) && c->n_t == c->n_img);
     if (try_h) {
       if (!has_transform(op))
-        st = sr_fail(b->ctx, SR_ERR_UNSUPPORTED, "operator %s has no transform T",
-                     op->vt->name);
+        st = sr_fail(b->ctx, SR_ERR_UNSUPPORTED, "operator %s has no transform T", op->vt->name);
       else {
         c->method = METHOD_HERMITIAN;
         st = hermitian_setup(c);
@@ -312,8 +315,7 @@ sr_status sr_consistency_set_batch(sr_consistency *c, const void *y, size_t nb) 
     SR_TRY(op->vt->inverse_transform(op, c->t1, c->z, nb));
     SR_TRY(op->vt->transform(op, c->z, c->known, nb));
     return b->ops->cmask(b, c->known, c->known, c->recip, nb, c->n_t);
-  case METHOD_CG:
-    return b->ops->copy(b, c->y, y, nb * c->n_meas * sizeof(float));
+  case METHOD_CG: return b->ops->copy(b, c->y, y, nb * c->n_meas * sizeof(float));
   }
   return SR_FAIL_HERE(b->ctx, SR_ERR_INTERNAL, "bad consistency method");
 }
@@ -334,8 +336,7 @@ static sr_status apply_blend(sr_consistency *c, float *x, size_t nb,
   const float *src = x;
   if (noise && sigma > 0.0) {
     /* z <- x - sigma z */
-    SR_TRY(sr_noise_draw(b, noise->seed, noise->items, nb, c->z, ni, noise->purpose,
-                         noise->step));
+    SR_TRY(sr_noise_draw(b, noise->seed, noise->items, nb, c->z, ni, noise->purpose, noise->step));
     SR_TRY(b->ops->axpby(b, c->z, x, nb * ni, 1.0f, (float)-sigma));
     src = c->z;
   }
@@ -360,9 +361,8 @@ static sr_status apply_blend(sr_consistency *c, float *x, size_t nb,
  * by construction: it starts from the current sample, which met the
  * previous step's constraint, and solves only for what changed since.
  * Every slice has its own alpha, beta and stop (||s|| <= tol ||s0||). */
-static sr_status apply_cg(sr_consistency *c, float *x, size_t nb,
-                          const sr_consistency_noise *noise, double m, double sigma,
-                          double lambda, int final) {
+static sr_status apply_cg(sr_consistency *c, float *x, size_t nb, const sr_consistency_noise *noise,
+                          double m, double sigma, double lambda, int final) {
   sr_backend *b = c->b;
   sr_operator *op = c->op;
   const size_t nm = c->n_meas, ni = c->n_img;
@@ -371,8 +371,7 @@ static sr_status apply_cg(sr_consistency *c, float *x, size_t nb,
   const double tol = c->p.cg_tol;
   /* z <- sigma z - x;  r = A z + m y */
   if (noise && sigma > 0.0) {
-    SR_TRY(sr_noise_draw(b, noise->seed, noise->items, nb, c->z, ni, noise->purpose,
-                         noise->step));
+    SR_TRY(sr_noise_draw(b, noise->seed, noise->items, nb, c->z, ni, noise->purpose, noise->step));
     SR_TRY(b->ops->axpby(b, c->z, x, nb * ni, -1.0f, (float)sigma));
   } else {
     SR_TRY(b->ops->copy(b, c->z, x, nb * ni * sizeof(float)));
@@ -432,11 +431,11 @@ static sr_status apply_cg(sr_consistency *c, float *x, size_t nb,
 }
 
 sr_status sr_consistency_apply(sr_consistency *c, float *x, size_t nb,
-                               const sr_consistency_noise *noise, double mean_coeff,
-                               double sigma, double lambda, int final) {
+                               const sr_consistency_noise *noise, double mean_coeff, double sigma,
+                               double lambda, int final) {
   if (nb != c->nb)
-    return SR_FAIL_HERE(c->b->ctx, SR_ERR_INTERNAL, "consistency batch %zu, prepared for %zu",
-                        nb, c->nb);
+    return SR_FAIL_HERE(c->b->ctx, SR_ERR_INTERNAL, "consistency batch %zu, prepared for %zu", nb,
+                        c->nb);
   switch (c->method) {
   case METHOD_NONE: return SR_OK;
   case METHOD_PAPER:

@@ -7,10 +7,14 @@
  *          y_hat = m(t) known + sigma(t) T z        z ~ N(0, I) in image space
  *          x    <- T^-1 [ lambda Lambda y_hat + (1 - lambda Lambda) T x ]
  *        with known = the measurement in T's domain, Lambda its mask and
- *        T^-1 keeping the real part. It is not a projection: for MRI the real
+ *        T^-1 keeping the real part (computed as the identical
+ *        x + lambda T^-1 Lambda (m known - T (x - sigma z)), one transform
+ *        fewer; test_consistency_paper checks it against the literal
+ *        formula). It is not a projection: for MRI the real
  *        part halves the pull on every measured k-space value whose mirror
- *        (-k) is unmeasured; for CT the crop of the 4x oversampled grid undoes
- *        most of it.
+ *        (-k) is unmeasured; for CT the crop of the 4x oversampled grid and
+ *        the real part undo most of it (one lambda = 1 step moves the
+ *        measured Fourier samples ~15% of the way: test_sampler_ct).
  *
  * exact  A true projection (lambda = 1) onto {x real : A x = y_hat}:
  *   hermitian  when T is an invertible map of the image grid (the MRI FFT):
@@ -106,8 +110,8 @@ typedef struct sr_consistency_noise {
  * noise NULL: no noise), weight lambda. `final` selects the final step's CG
  * iterations and delta. */
 sr_status sr_consistency_apply(sr_consistency *c, float *x, size_t nb,
-                               const sr_consistency_noise *noise, double mean_coeff,
-                               double sigma, double lambda, int final);
+                               const sr_consistency_noise *noise, double mean_coeff, double sigma,
+                               double lambda, int final);
 
 /* ||A A^T|| as estimated for cg (0 for other methods). */
 double sr_consistency_normal_norm(const sr_consistency *c);

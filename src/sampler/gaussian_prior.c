@@ -55,10 +55,18 @@ void sr_gaussian_prior_destroy(sr_gaussian_prior *g) {
   free(g);
 }
 
-int64_t sr_gaussian_prior_height(const sr_gaussian_prior *g) { return g->h; }
-int64_t sr_gaussian_prior_width(const sr_gaussian_prior *g) { return g->w; }
-double sr_gaussian_prior_std(const sr_gaussian_prior *g) { return g->std; }
-const sr_sde *sr_gaussian_prior_sde(const sr_gaussian_prior *g) { return &g->sde; }
+int64_t sr_gaussian_prior_height(const sr_gaussian_prior *g) {
+  return g->h;
+}
+int64_t sr_gaussian_prior_width(const sr_gaussian_prior *g) {
+  return g->w;
+}
+double sr_gaussian_prior_std(const sr_gaussian_prior *g) {
+  return g->std;
+}
+const sr_sde *sr_gaussian_prior_sde(const sr_gaussian_prior *g) {
+  return &g->sde;
+}
 
 sr_status sr_gaussian_prior_score(void *user, const float *x, const float *sigma_host,
                                   const float *t_host, size_t n, float *score_out) {

@@ -66,7 +66,7 @@ static void tensor4(sr_tensor *t, sr_backend_kind kind, const float *data, size_
 }
 
 sr_status sr_model_score_fn(void *user, const float *x, const float *sigma_host,
-                         const float *t_host, size_t n, float *score_out) {
+                            const float *t_host, size_t n, float *score_out) {
   sr_model_score *ms = (sr_model_score *)user;
   if (n > ms->cap) {
     free(ms->cond);
@@ -79,7 +79,8 @@ sr_status sr_model_score_fn(void *user, const float *x, const float *sigma_host,
   }
   const sr_sde *sde = &ms->sde;
   for (size_t k = 0; k < n; ++k) {
-    if (ms->info.cond_is_sigma) ms->cond[k] = sigma_host[k];
+    if (ms->info.cond_is_sigma)
+      ms->cond[k] = sigma_host[k];
     else if (sde->type == SR_SDE_TYPE_VE)
       ms->cond[k] = (float)rint((1.0 - (double)t_host[k]) * (sde->n - 1));
     else
@@ -94,8 +95,8 @@ sr_status sr_model_score_fn(void *user, const float *x, const float *sigma_host,
   if (sde->type == SR_SDE_TYPE_VP) {
     /* score = -output / std */
     sr_backend *b = sr_context_get_backend(ms->ctx);
-    SR_TRY(b->ops->axpby_batched(b, score_out, score_out, n, (size_t)(ms->h * ms->w),
-                                 ms->inv_std, ms->zeros));
+    SR_TRY(b->ops->axpby_batched(b, score_out, score_out, n, (size_t)(ms->h * ms->w), ms->inv_std,
+                                 ms->zeros));
   }
   return SR_OK;
 }

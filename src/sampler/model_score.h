@@ -26,9 +26,9 @@ typedef struct sr_model_score {
   sr_model_info info;
   sr_sde sde;
   int64_t h, w;
-  float *cond;     /* host, cap */
-  float *inv_std;  /* host, cap (VP) */
-  float *zeros;    /* host, cap */
+  float *cond;    /* host, cap */
+  float *inv_std; /* host, cap (VP) */
+  float *zeros;   /* host, cap */
   size_t cap;
 } sr_model_score;
 

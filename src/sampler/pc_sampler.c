@@ -20,7 +20,7 @@ struct sr_sampler {
   size_t n;          /* H W */
   size_t meas_bytes; /* per slice */
   sr_consistency *cons;
-  float *s, *z;     /* (max_batch, n) backend */
+  float *s, *z;         /* (max_batch, n) backend */
   float *y_dev, *x_dev; /* sr_sampler_reconstruct's staging, (max_batch, .) */
   float *x_host;        /* (max_batch, n) host */
   float *host_f;        /* 5 max_batch floats: sigma, t, coef_s, coef_z, ones */
@@ -52,7 +52,9 @@ void sr_sampler_params_default(sr_sampler_params *p) {
   p->seed = 0;
 }
 
-const char *sr_sampler_preset_names(void) { return "ct320|brats240"; }
+const char *sr_sampler_preset_names(void) {
+  return "ct320|brats240";
+}
 
 sr_status sr_sampler_preset(sr_context *ctx, const char *name, sr_sampler_params *p) {
   double snr, lambda_paper;
@@ -81,20 +83,25 @@ sr_status sr_sampler_preset(sr_context *ctx, const char *name, sr_sampler_params
 }
 
 sr_status sr_predictor_parse(sr_context *ctx, const char *name, sr_predictor_kind *out) {
-  if (strcmp(name, "reverse_diffusion") == 0) *out = SR_PREDICTOR_REVERSE_DIFFUSION;
-  else if (strcmp(name, "euler_maruyama") == 0) *out = SR_PREDICTOR_EULER_MARUYAMA;
-  else if (strcmp(name, "none") == 0) *out = SR_PREDICTOR_NONE;
+  if (strcmp(name, "reverse_diffusion") == 0)
+    *out = SR_PREDICTOR_REVERSE_DIFFUSION;
+  else if (strcmp(name, "euler_maruyama") == 0)
+    *out = SR_PREDICTOR_EULER_MARUYAMA;
+  else if (strcmp(name, "none") == 0)
+    *out = SR_PREDICTOR_NONE;
   else
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
-                   "predictor \"%s\" is not one of reverse_diffusion, euler_maruyama, none",
-                   name);
+                   "predictor \"%s\" is not one of reverse_diffusion, euler_maruyama, none", name);
   return SR_OK;
 }
 
 sr_status sr_corrector_parse(sr_context *ctx, const char *name, sr_corrector_kind *out) {
-  if (strcmp(name, "langevin") == 0) *out = SR_CORRECTOR_LANGEVIN;
-  else if (strcmp(name, "ald") == 0) *out = SR_CORRECTOR_ALD;
-  else if (strcmp(name, "none") == 0) *out = SR_CORRECTOR_NONE;
+  if (strcmp(name, "langevin") == 0)
+    *out = SR_CORRECTOR_LANGEVIN;
+  else if (strcmp(name, "ald") == 0)
+    *out = SR_CORRECTOR_ALD;
+  else if (strcmp(name, "none") == 0)
+    *out = SR_CORRECTOR_NONE;
   else
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
                    "corrector \"%s\" is not one of langevin, ald, none", name);
@@ -140,8 +147,7 @@ sr_status sr_sampler_create(sr_operator *op, const sr_sampler_params *p, sr_scor
   sr_backend *b = op->backend;
   SR_TRY(validate(b->ctx, p));
   if (max_batch < 1 || max_batch > 65535)
-    return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "batch size %zu outside [1, 65535]",
-                   max_batch);
+    return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "batch size %zu outside [1, 65535]", max_batch);
   if (!score) return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "no score model");
   sr_sampler *s = (sr_sampler *)calloc(1, sizeof *s);
   if (!s) return sr_fail(b->ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a sampler");
@@ -176,9 +182,15 @@ void sr_sampler_set_progress(sr_sampler *s, sr_sampler_progress_fn fn, void *use
   s->progress = fn;
   s->progress_user = user;
 }
-void sr_sampler_set_sync_timing(sr_sampler *s, int on) { s->sync = on; }
-const sr_sampler_stats *sr_sampler_stats_get(const sr_sampler *s) { return &s->stats; }
-const sr_sampler_params *sr_sampler_params_get(const sr_sampler *s) { return &s->p; }
+void sr_sampler_set_sync_timing(sr_sampler *s, int on) {
+  s->sync = on;
+}
+const sr_sampler_stats *sr_sampler_stats_get(const sr_sampler *s) {
+  return &s->stats;
+}
+const sr_sampler_params *sr_sampler_params_get(const sr_sampler *s) {
+  return &s->p;
+}
 const char *sr_sampler_consistency_method(const sr_sampler *s) {
   return sr_consistency_method(s->cons);
 }
@@ -208,8 +220,8 @@ sr_status sr_pc_score(sr_pc_state *ps, float t, double sigma) {
   return st;
 }
 
-static sr_status consistency(sr_sampler *s, sr_pc_state *ps, sr_draw_purpose purpose,
-                             uint32_t step, double m, double sigma, double lambda, int final) {
+static sr_status consistency(sr_sampler *s, sr_pc_state *ps, sr_draw_purpose purpose, uint32_t step,
+                             double m, double sigma, double lambda, int final) {
   sr_consistency_noise noise = {s->p.seed, ps->items, purpose, step};
   const double t0 = sr_pc_clock(ps);
   sr_status st = sr_consistency_apply(s->cons, ps->x, ps->nb, final ? NULL : &noise, m,
@@ -231,13 +243,13 @@ static void report(sr_sampler *s, size_t nb, int step) {
   s->progress(s->progress_user, &pr);
 }
 
-sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_item *items,
-                               size_t nb, float *x_out) {
+sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_item *items, size_t nb,
+                               float *x_out) {
   sr_backend *b = s->b;
   const sr_sampler_params *p = &s->p;
   if (nb < 1 || nb > s->max_batch)
-    return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "batch of %zu items (sampler made for %zu)",
-                   nb, s->max_batch);
+    return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "batch of %zu items (sampler made for %zu)", nb,
+                   s->max_batch);
   if (!s->items_total) s->t_origin = now_s();
   const size_t mb = s->max_batch;
   sr_pc_state ps;
@@ -321,8 +333,8 @@ sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_ite
 /* ---------------------------------------------------------------- stacks */
 
 sr_status sr_sampler_reconstruct(sr_sampler *s, const void *y_host, size_t nslices,
-                                 uint32_t first_slice, int samples, size_t batch,
-                                 float *mean_host, float *std_host) {
+                                 uint32_t first_slice, int samples, size_t batch, float *mean_host,
+                                 float *std_host) {
   sr_backend *b = s->b;
   if (samples < 1 || samples > (1 << 20))
     return sr_fail(b->ctx, SR_ERR_INVALID_ARGUMENT, "samples per slice %d outside [1, 2^20]",

@@ -59,17 +59,17 @@ typedef enum sr_corrector_kind {
 } sr_corrector_kind;
 
 typedef struct sr_sampler_params {
-  sr_sde sde;            /* SDE and N (sde.n) */
-  double eps;            /* last time (1e-5) */
+  sr_sde sde; /* SDE and N (sde.n) */
+  double eps; /* last time (1e-5) */
   sr_predictor_kind predictor;
   sr_corrector_kind corrector;
-  int corrector_steps;   /* Langevin steps per noise level (1) */
-  double snr;            /* Langevin signal-to-noise ratio r */
+  int corrector_steps;    /* Langevin steps per noise level (1) */
+  double snr;             /* Langevin signal-to-noise ratio r */
   int batch_norm_average; /* 1: the official batch-averaged norms */
   sr_consistency_params consistency;
-  double lambda;         /* consistency weight during the steps */
-  double lambda_final;   /* at the final, noise-free step (1: the projection sampler) */
-  int denoise;           /* the final Tweedie step (1) */
+  double lambda;       /* consistency weight during the steps */
+  double lambda_final; /* at the final, noise-free step (1: the projection sampler) */
+  int denoise;         /* the final Tweedie step (1) */
   uint32_t seed;
 } sr_sampler_params;
 
@@ -104,7 +104,7 @@ typedef struct sr_sampler_stats {
   double other_s;       /* predictor / corrector updates, noise, norms */
   uint64_t score_evals; /* network evaluations, counted per item */
   uint64_t consistency_calls;
-  uint64_t items;       /* items sampled */
+  uint64_t items; /* items sampled */
 } sr_sampler_stats;
 
 /* Reported after each noise level and at the end of each batch. */
@@ -134,8 +134,8 @@ const char *sr_sampler_consistency_method(const sr_sampler *s);
 
 /* One batch of nb <= max_batch items: y (nb, meas) the measurement of each
  * item's slice, x_out (nb, H, W), both backend memory. */
-sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_item *items,
-                               size_t nb, float *x_out);
+sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_item *items, size_t nb,
+                               float *x_out);
 
 /* A whole stack on the host: y_host (nslices, meas) in the operator's
  * measurement dtype; slice i has Philox key (seed, first_slice + i). Draws
@@ -146,8 +146,8 @@ sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_ite
  * samples - 1 (zero for one sample). Accumulated per slice in sample order
  * (Welford), so the result is independent of the batch size. */
 sr_status sr_sampler_reconstruct(sr_sampler *s, const void *y_host, size_t nslices,
-                                 uint32_t first_slice, int samples, size_t batch,
-                                 float *mean_host, float *std_host);
+                                 uint32_t first_slice, int samples, size_t batch, float *mean_host,
+                                 float *std_host);
 
 #ifdef __cplusplus
 }

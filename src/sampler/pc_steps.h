@@ -12,9 +12,9 @@ typedef struct sr_pc_state {
   const sr_sde *sde;
   uint32_t seed;
   const sr_sample_item *items;
-  size_t nb; /* items */
-  size_t n;  /* values per item (H W) */
-  float *x, *s, *z;          /* (nb, n) backend: state, score, noise */
+  size_t nb;                  /* items */
+  size_t n;                   /* values per item (H W) */
+  float *x, *s, *z;           /* (nb, n) backend: state, score, noise */
   float *sigma_host, *t_host; /* (nb) host: the score's conditioning */
   double *nrm_s, *nrm_z;      /* (nb) host */
   float *coef_s, *coef_z;     /* (nb) host */

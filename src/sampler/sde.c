@@ -68,7 +68,9 @@ static float linspace_f32(float start, float stop, int i, int num) {
   return a + b;
 }
 
-float sr_sde_time(int i, int n, float eps) { return linspace_f32(1.0f, eps, i, n); }
+float sr_sde_time(int i, int n, float eps) {
+  return linspace_f32(1.0f, eps, i, n);
+}
 
 void sr_sde_marginal(const sr_sde *s, double t, double *mean_coeff, double *std) {
   if (s->type == SR_SDE_TYPE_VE) {
@@ -82,7 +84,9 @@ void sr_sde_marginal(const sr_sde *s, double t, double *mean_coeff, double *std)
   *std = sqrt(-expm1(2.0 * log_m));
 }
 
-double sr_sde_prior_std(const sr_sde *s) { return s->type == SR_SDE_TYPE_VE ? s->sigma_max : 1.0; }
+double sr_sde_prior_std(const sr_sde *s) {
+  return s->type == SR_SDE_TYPE_VE ? s->sigma_max : 1.0;
+}
 
 int sr_sde_grid_index(const sr_sde *s, float t) {
   /* timestep = (t * (N - 1) / T).astype(int32), T = 1, all float32. */

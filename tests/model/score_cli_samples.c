@@ -34,8 +34,7 @@ static const char *at(const char *dir, const char *name) {
 }
 
 /* An (ndim, shape) float32 array holding n floats from src (zeros if NULL). */
-static int write_f32(const char *path, int ndim, const int64_t *shape, const float *src,
-                     size_t n) {
+static int write_f32(const char *path, int ndim, const int64_t *shape, const float *src, size_t n) {
   sr_array a;
   if (report(sr_array_alloc(ctx, path, SR_DTYPE_F32, ndim, shape, &a))) return 1;
   if (src) memcpy(a.data, src, n * sizeof(float));

@@ -47,7 +47,7 @@ typedef struct st_problem {
   sr_operator *op;
   sr_gaussian_prior *prior;
   int64_t h, w;
-  size_t n;           /* h w */
+  size_t n; /* h w */
   size_t nslices;
   size_t meas_floats; /* per slice */
   double tau;
@@ -90,8 +90,8 @@ static inline int st_finish_problem(st_problem *p, uint64_t seed) {
 }
 
 /* MRI h x w, full columns `cols` measured. */
-static inline int st_mri_problem(sr_context *ctx, int64_t h, int64_t w, const int *cols,
-                                 int ncols, size_t nslices, double tau, st_problem *p) {
+static inline int st_mri_problem(sr_context *ctx, int64_t h, int64_t w, const int *cols, int ncols,
+                                 size_t nslices, double tau, st_problem *p) {
   memset(p, 0, sizeof *p);
   p->ctx = ctx;
   p->h = h, p->w = w, p->n = (size_t)(h * w), p->nslices = nslices, p->tau = tau;
@@ -128,8 +128,7 @@ static inline int st_ct_problem(sr_context *ctx, int64_t size, int64_t n_full, i
 /* The paper's Fourier-domain CT (ct-fourier): size x size, n_keep of n_full
  * views; forward / adjoint are the matched parallel-beam pair. */
 static inline int st_ct_fourier_problem(sr_context *ctx, int64_t size, int64_t n_full,
-                                        int64_t n_keep, size_t nslices, double tau,
-                                        st_problem *p) {
+                                        int64_t n_keep, size_t nslices, double tau, st_problem *p) {
   memset(p, 0, sizeof *p);
   p->ctx = ctx;
   p->h = p->w = size, p->n = (size_t)(size * size), p->nslices = nslices, p->tau = tau;

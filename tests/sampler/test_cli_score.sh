@@ -61,6 +61,13 @@ expect_file "$work/ct_exact.npy"
 expect_out ct_exact "score (exact consistency, cg)"
 [ -s "$work/ct_exact.err" ] && fail "ct_exact: -q still printed: $(cat "$work/ct_exact.err")"
 
+# NCSN++ on the CPU: bit-identical across batch sizes and thread counts.
+run ct_b1 reconstruct "${common[@]}" --model "$models/ct.safetensors" --in "$work/ct.h5" \
+  --out "$work/ct_b1.npy" --consistency exact --batch 1 --threads 1 -q --no-clip
+run ct_b2 reconstruct "${common[@]}" --model "$models/ct.safetensors" --in "$work/ct.h5" \
+  --out "$work/ct_b2.npy" --consistency exact --batch 2 --threads 2 -q --no-clip
+cmp -s "$work/ct_b1.npy" "$work/ct_b2.npy" || fail "NCSN++: batch 1 / 1 thread and batch 2 / 2 threads differ"
+
 # Tiny NCSN++ (BraTS layout, 24 x 24) on MRI, 2 posterior samples.
 run mri_exact reconstruct "${common[@]}" --model "$models/brats.safetensors" --in "$work/mri.h5" \
   --out "$work/mri.nii.gz" --consistency exact --samples 2 --seed 3

@@ -52,8 +52,10 @@ static void compare(st_problem *pb, const char *what) {
   CHECK_OK(pb->ctx, sr_consistency_create(pb->op, &cp, &c));
   if (!c) return;
   float *x = (float *)malloc(NB * n * sizeof(float)), *z = (float *)malloc(NB * n * sizeof(float));
-  float *want = (float *)malloc(NB * n * sizeof(float)), *got = (float *)malloc(NB * n * sizeof(float));
-  float *known = (float *)malloc(NB * 2 * nt * sizeof(float)), *mask = (float *)malloc(nt * sizeof(float));
+  float *want = (float *)malloc(NB * n * sizeof(float)),
+        *got = (float *)malloc(NB * n * sizeof(float));
+  float *known = (float *)malloc(NB * 2 * nt * sizeof(float)),
+        *mask = (float *)malloc(nt * sizeof(float));
   float *xd = NULL, *yd = NULL, *kd = NULL;
   CHECK_OK(pb->ctx, b->ops->alloc(b, NB * n * sizeof(float), (void **)&xd));
   CHECK_OK(pb->ctx, b->ops->alloc(b, NB * pb->meas_floats * sizeof(float), (void **)&yd));
@@ -64,8 +66,7 @@ static void compare(st_problem *pb, const char *what) {
   CHECK_OK(pb->ctx, b->ops->download(b, mask, pb->op->mask, nt * sizeof(float)));
   CHECK_OK(pb->ctx, sr_consistency_set_batch(c, yd, NB));
   const sr_sample_item items[NB] = {{4, 0}, {9, 2}};
-  const double cases[][3] = {{1.0, 0.0, 1.0}, {1.0, 3.7, 0.841}, {1.0, 90.0, 1.0},
-                             {0.8, 0.5, 0.5}};
+  const double cases[][3] = {{1.0, 0.0, 1.0}, {1.0, 3.7, 0.841}, {1.0, 90.0, 1.0}, {0.8, 0.5, 0.5}};
   uint64_t rs = 99;
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k) {
     const double m = cases[k][0], sigma = cases[k][1], lambda = cases[k][2];
@@ -78,8 +79,8 @@ static void compare(st_problem *pb, const char *what) {
     }
     literal(pb, x, z, known, mask, m, sigma, lambda, want);
     CHECK_OK(pb->ctx, b->ops->upload(b, xd, x, NB * n * sizeof(float)));
-    CHECK_OK(pb->ctx, sr_consistency_apply(c, xd, NB, sigma > 0.0 ? &noise : NULL, m, sigma,
-                                           lambda, 0));
+    CHECK_OK(pb->ctx,
+             sr_consistency_apply(c, xd, NB, sigma > 0.0 ? &noise : NULL, m, sigma, lambda, 0));
     CHECK_OK(pb->ctx, b->ops->download(b, got, xd, NB * n * sizeof(float)));
     const double e = sr_test_rel_l2(got, want, NB * n);
     printf("%s: m %.2g sigma %5.3g lambda %.3g: library vs literal official step %.2e\n", what, m,

@@ -20,8 +20,8 @@
 
 static const int cols[] = {14, 15, 16, 17, 18, 3, 27};
 
-static void compare(st_problem *cpu, st_problem *gpu, const sr_sampler_params *sp,
-                    const char *what, double tol) {
+static void compare(st_problem *cpu, st_problem *gpu, const sr_sampler_params *sp, const char *what,
+                    double tol) {
   const size_t total = cpu->nslices * cpu->n;
   float *a = (float *)calloc(total, sizeof(float)), *g1 = (float *)calloc(total, sizeof(float));
   float *g2 = (float *)calloc(total, sizeof(float)), *g3 = (float *)calloc(total, sizeof(float));
@@ -31,8 +31,8 @@ static void compare(st_problem *cpu, st_problem *gpu, const sr_sampler_params *s
   CHECK_OK(gpu->ctx, st_run(gpu, sp, 1, 1, g3, NULL, NULL, NULL, 0));
   const double e_cpu = sr_test_rel_l2(g1, a, total);
   const double e_batch = sr_test_rel_l2(g3, g1, total);
-  printf("%s: CUDA vs CPU %.2e, CUDA batch 1 vs 3 %.2e, CUDA run to run %s\n", what, e_cpu,
-         e_batch, memcmp(g1, g2, total * sizeof(float)) ? "DIFFERENT" : "bit-identical");
+  printf("%s: CUDA vs CPU %.2e, CUDA batch 1 vs 3 %.2e, CUDA run to run %s\n", what, e_cpu, e_batch,
+         memcmp(g1, g2, total * sizeof(float)) ? "DIFFERENT" : "bit-identical");
   CHECK_MSG(e_cpu <= tol, "%s: CUDA vs CPU %.3g", what, e_cpu);
   CHECK_MSG(e_batch <= tol, "%s: CUDA across batch sizes %.3g", what, e_batch);
   CHECK_MSG(memcmp(g1, g2, total * sizeof(float)) == 0, "%s: CUDA not reproducible", what);

@@ -62,8 +62,8 @@ static void exact_mode(st_problem *pb) {
   const double r0 = residual(pb, xs, 0);
   printf("CT without consistency: ||A x - y|| / ||y|| = %.2e\n", r0);
   CHECK(r0 > 1e-2);
-  printf("CT exact: %.2f s, network %.2f s, consistency %.2f s\n", stats.total_s,
-         stats.network_s, stats.consistency_s);
+  printf("CT exact: %.2f s, network %.2f s, consistency %.2f s\n", stats.total_s, stats.network_s,
+         stats.consistency_s);
 }
 
 /* Projecting an image that already satisfies A x = y leaves it unchanged. */
@@ -109,8 +109,10 @@ static void paper_mode(st_problem *pb) {
   if (!c) return;
   const size_t nt = pb->op->transform_elems;
   float *x = (float *)malloc(pb->n * sizeof(float));
-  float *t0 = (float *)malloc(2 * nt * sizeof(float)), *t1 = (float *)malloc(2 * nt * sizeof(float));
-  float *known = (float *)malloc(2 * nt * sizeof(float)), *mask = (float *)malloc(nt * sizeof(float));
+  float *t0 = (float *)malloc(2 * nt * sizeof(float)),
+        *t1 = (float *)malloc(2 * nt * sizeof(float));
+  float *known = (float *)malloc(2 * nt * sizeof(float)),
+        *mask = (float *)malloc(nt * sizeof(float));
   for (size_t i = 0; i < pb->n; ++i) x[i] = pb->mean[i];
   CHECK_OK(pb->ctx, pb->op->vt->measurement_to_transform(pb->op, pb->y, known, 1));
   CHECK_OK(pb->ctx, b->ops->download(b, mask, pb->op->mask, nt * sizeof(float)));

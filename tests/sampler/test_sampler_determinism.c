@@ -28,8 +28,8 @@ static void check_same(const float *a, const float *b, size_t n, const char *wha
 }
 
 /* Batch sizes 1, 2, 3 and threads 1 vs 2 give the same bits. */
-static void across_batches_and_threads(st_problem *p1, st_problem *p2,
-                                       const sr_sampler_params *sp, const char *what) {
+static void across_batches_and_threads(st_problem *p1, st_problem *p2, const sr_sampler_params *sp,
+                                       const char *what) {
   const size_t total = p1->nslices * p1->n;
   float *ref = run(p1, sp, 1, 1, 0);
   float *again = run(p1, sp, 1, 1, 0);

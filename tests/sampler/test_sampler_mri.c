@@ -30,13 +30,17 @@ static const int cols[] = {0, 3, 5, 7, 8, 9, 13};
 #define NCOLS ((int)(sizeof cols / sizeof cols[0]))
 #define TAU 0.2
 
-static int mirror(int i, int n) { return (n - i) % n; }
+static int mirror(int i, int n) {
+  return (n - i) % n;
+}
 static int col_measured(int c) {
   for (int k = 0; k < NCOLS; ++k)
     if (cols[k] == c) return 1;
   return 0;
 }
-static int col_measured_h(int c) { return col_measured(c) || col_measured(mirror(c, W)); }
+static int col_measured_h(int c) {
+  return col_measured(c) || col_measured(mirror(c, W));
+}
 
 /* The expected relative bias of the final variance of an unmeasured
  * coordinate, var = tau^2 (1 + bias), by propagating its variance V
@@ -103,9 +107,12 @@ static double measured_error(st_problem *pb, const float *tx, int M, int ext) {
     for (int r = 0; r < H; ++r)
       for (int c = 0; c < W; ++c) {
         float complex want;
-        if (col_measured(c)) want = y[r * W + c];
-        else if (ext && col_measured(mirror(c, W))) want = conjf(y[mirror(r, H) * W + mirror(c, W)]);
-        else continue;
+        if (col_measured(c))
+          want = y[r * W + c];
+        else if (ext && col_measured(mirror(c, W)))
+          want = conjf(y[mirror(r, H) * W + mirror(c, W)]);
+        else
+          continue;
         err = fmax(err, cabsf(t[r * W + c] - want));
       }
   }
@@ -145,16 +152,15 @@ static void check_unmeasured(st_problem *pb, const float *tx, int M, double bias
   /* Re and Im of k and -k are two copies of the same coordinate: n_comp / 2
    * independent variance estimates. */
   const double se = sqrt(2.0 / (M - 1)) / sqrt(n_comp / 2.0);
-  printf("%s: %d unmeasured components, variance bias %+.4f (predicted %+.4f, 5 s.e. %.4f)\n",
-         what, n_comp, agg, bias, 5.0 * se);
+  printf("%s: %d unmeasured components, variance bias %+.4f (predicted %+.4f, 5 s.e. %.4f)\n", what,
+         n_comp, agg, bias, 5.0 * se);
   CHECK_MSG(bad_mean == 0, "%s: %d component means off by > 5 s.e.", what, bad_mean);
   CHECK_MSG(bad_var == 0, "%s: %d component variances off by > 5 s.e.", what, bad_var);
   CHECK_MSG(fabs(agg - bias) <= 5.0 * se + 0.01,
             "%s: aggregate variance bias %+.4f, predicted %+.4f", what, agg, bias);
 }
 
-static void exact_mode(st_problem *pb, int steps, sr_corrector_kind corr, int M,
-                       double *bias_out) {
+static void exact_mode(st_problem *pb, int steps, sr_corrector_kind corr, int M, double *bias_out) {
   sr_sampler_params sp;
   sr_sampler_params_default(&sp);
   sp.sde.n = steps;
@@ -247,8 +253,8 @@ static void paper_mode(st_problem *pb) {
         mean_dev += cabsf(t - y[r * W + c]) / (M * H);
       }
     const int paired = col_measured(mirror(c, W));
-    printf("paper mode: column %2d (mirror %2d %s): max |Tx - y| / max|y| = %.2e, mean %.3g\n",
-           c, mirror(c, W), paired ? "measured" : "unmeasured", err / ymax, mean_dev);
+    printf("paper mode: column %2d (mirror %2d %s): max |Tx - y| / max|y| = %.2e, mean %.3g\n", c,
+           mirror(c, W), paired ? "measured" : "unmeasured", err / ymax, mean_dev);
     if (paired)
       CHECK_MSG(err / ymax < 2e-6, "column %d with a measured mirror: |Tx - y| = %.3g", c, err);
     else /* pulled halfway each step: (y_hat(k) + conj X(-k)) / 2 */
@@ -256,6 +262,54 @@ static void paper_mode(st_problem *pb) {
                 err / ymax);
   }
   free(tx);
+  free(x);
+}
+
+/* The VP SDE end to end, unconditionally (no consistency): samples of the
+ * Gaussian prior through VP's reverse diffusion + Langevin steps; pixel
+ * means within 5 s.e. of mu and the pooled variance within 10% of tau^2
+ * (VP's discretisation bias at N = 200 is a few percent). */
+static void vp_unconditional(st_problem *pb) {
+  sr_sde vp = sr_sde_default();
+  vp.type = SR_SDE_TYPE_VP;
+  vp.n = 200;
+  sr_gaussian_prior *prior = NULL;
+  CHECK_OK(pb->ctx, sr_gaussian_prior_create(sr_context_get_backend(pb->ctx), pb->mean, H, W, TAU,
+                                             &vp, &prior));
+  sr_sampler_params sp;
+  sr_sampler_params_default(&sp);
+  sp.sde = vp;
+  sp.eps = 1e-3;
+  sp.snr = 0.16;
+  sp.consistency.mode = SR_CONSISTENCY_NONE;
+  const int M = 256;
+  float *y_rep = (float *)calloc((size_t)M * pb->meas_floats, sizeof(float));
+  float *x = (float *)malloc((size_t)M * NPIX * sizeof(float));
+  sr_sampler *smp = NULL;
+  sr_status st = prior ? sr_sampler_create(pb->op, &sp, sr_gaussian_prior_score, prior, 256, &smp)
+                       : SR_ERR_INVALID_ARGUMENT;
+  if (st == SR_OK) st = sr_sampler_reconstruct(smp, y_rep, (size_t)M, 0, 1, 256, x, NULL);
+  CHECK_OK(pb->ctx, st);
+  if (st == SR_OK) {
+    int bad = 0;
+    double pooled = 0.0;
+    for (int i = 0; i < NPIX; ++i) {
+      double sum = 0.0, sum2 = 0.0;
+      for (int s = 0; s < M; ++s)
+        sum += x[s * NPIX + i], sum2 += (double)x[s * NPIX + i] * x[s * NPIX + i];
+      const double mean = sum / M, var = (sum2 - M * mean * mean) / (M - 1);
+      bad += fabs(mean - pb->mean[i]) > 5.0 * TAU / sqrt(M);
+      pooled += var / NPIX;
+    }
+    printf("VP, unconditional: pooled variance / tau^2 = %.4f, %d pixel means off by > 5 s.e.\n",
+           pooled / (TAU * TAU), bad);
+    CHECK(bad == 0);
+    CHECK_MSG(fabs(pooled / (TAU * TAU) - 1.0) < 0.1, "VP prior samples: variance ratio %.3g",
+              pooled / (TAU * TAU));
+  }
+  sr_sampler_destroy(smp);
+  sr_gaussian_prior_destroy(prior);
+  free(y_rep);
   free(x);
 }
 
@@ -272,6 +326,7 @@ int main(void) {
     CHECK_MSG(fabs(b_long) < 0.5 * fabs(b_short), "predictor bias does not shrink with N");
     cg_equals_hermitian(&pb);
     paper_mode(&pb);
+    vp_unconditional(&pb);
   }
   st_free(&pb);
   sr_context_destroy(ctx);

@@ -26,7 +26,8 @@ static void test_time_grid(void) {
     CHECK_MSG(bad == 0, "N = %d: %d steps off the grid", s.n, bad);
   }
   /* Strictly decreasing times. */
-  for (int i = 1; i < 1000; ++i) CHECK(sr_sde_time(i, 1000, 1e-5f) < sr_sde_time(i - 1, 1000, 1e-5f));
+  for (int i = 1; i < 1000; ++i)
+    CHECK(sr_sde_time(i, 1000, 1e-5f) < sr_sde_time(i - 1, 1000, 1e-5f));
 }
 
 static void test_ve(void) {

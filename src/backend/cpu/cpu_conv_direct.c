@@ -2,24 +2,27 @@
  * NCSN++'s BigGAN layouts, and nearly all of its FLOPs): no im2col matrix,
  * no packing of the image, an AVX2+FMA micro-kernel.
  *
- * Grid. For one sample and a band of R output rows, the input rows the band
- * reads are copied once into a zero-padded scratch
+ * Grid. A task is one sample and a band of R output rows. The input rows
+ * the band reads are copied into a zero-padded scratch
  *   xs[ci][r][c], r < R + KH - 1, c < Wp = W + pad_left + pad_right,
- * plane stride S. On that grid the output pixel at flat position
+ * plane stride S, activated on the way for conv2d_normed (act(a x + c), the
+ * GroupNorm that precedes most convolutions, so that the normalised tensor
+ * is never written). On that grid the output pixel at flat position
  * q = oy * Wp + ox (ox < W_out = Wp - KW + 1) reads tap (i, j) of channel ci
  * at xs[ci][q + i * Wp + j]: one offset per tap, the same for every pixel.
  * NR consecutive positions are NR consecutive floats for every tap, whatever
  * rows they span; positions with ox >= W_out are computed and dropped (KW - 1
- * of every Wp). Unpadded 1x1 convolutions use the input planes as the grid
- * (Wp = H * W, one "row"); only a plane's last partial run of NR is copied.
+ * of every Wp). Rows are copied just before the first tile that reads them
+ * (and prefetched a chunk earlier), so the kernel finds them in L1/L2.
+ * Unpadded 1x1 convolutions copy a chunk of positions per task instead, C_in
+ * sequential runs rather than C_in interleaved streams.
  *
  * Micro-kernel: MR = 4 output channels x NR = 24 positions in 12 ymm
  * accumulators; per (ci, tap) 3 unaligned loads, 4 broadcast weights and 12
  * FMAs. Weights are packed per call as wp[co / MR][ci][tap][MR] (zero rows
- * pad C_out to a multiple of MR), read in order. Within a band the loop runs
- * over position tiles, then channel blocks, so a tile's input (C_in x KH row
- * pieces) is reused from L1 by every channel block while the packed weights
- * stream from L2.
+ * pad C_out to a multiple of MR), read in order. The epilogue goes from the
+ * registers to the output when a tile's positions are real outputs of one
+ * row, through a small buffer otherwise.
  *
  * Order: each output element is one FMA chain over k = (ci, i, j) in that
  * order from 0, then ((acc + bias + bias_nc) + residual) * scale. Nothing
@@ -41,8 +44,8 @@
 
 #define MR 4
 #define NR 24
-/* Scratch floats per thread: ~1 MB keeps a band in L2/L3 and enough rows
- * per band that the halo rows are a small part of the copy. */
+/* Scratch floats per thread (4 MB): enough rows per band that its halo rows
+ * are a small part of the copy; only the rows in use need to be in cache. */
 #define BAND_FLOATS (1024u * 1024u)
 /* Positions per task of a 1x1 convolution (a multiple of NR): C_in x this
  * many floats stay in L2. */
@@ -51,15 +54,15 @@
 #define CHUNK_TILES 16
 
 static int is_pointwise(const sr_conv2d_desc *d) {
-  return d->kh == 1 && d->kw == 1 && d->pad_top == 0 && d->pad_left == 0 &&
-         d->pad_bottom == 0 && d->pad_right == 0;
+  return d->kh == 1 && d->kw == 1 && d->pad_top == 0 && d->pad_left == 0 && d->pad_bottom == 0 &&
+         d->pad_right == 0;
 }
 
 int sr_cpu_conv_direct_supported(const sr_conv2d_desc *d) {
 #if SR_DIRECT_AVX2
   return sr_cpu_has_avx2() && d->stride == 1 && d->kh * d->kw <= SR_CONV_DIRECT_MAX_TAPS &&
-         d->c_out <= SR_CONV_DIRECT_MAX_COUT &&
-         d->pad_top >= 0 && d->pad_left >= 0 && d->pad_bottom >= 0 && d->pad_right >= 0;
+         d->c_out <= SR_CONV_DIRECT_MAX_COUT && d->pad_top >= 0 && d->pad_left >= 0 &&
+         d->pad_bottom >= 0 && d->pad_right >= 0;
 #else
   (void)d;
   return 0;
@@ -70,8 +73,7 @@ int sr_cpu_conv_direct_supported(const sr_conv2d_desc *d) {
  * stride is an odd multiple of 64: consecutive planes start in different L1
  * sets, so C_in row pieces at one offset do not evict each other. */
 static size_t plane_stride(size_t floats) {
-  size_t s = (floats + 31) / 32 * 32 + 16;
-  return s;
+  return (floats + 31) / 32 * 32 + 16;
 }
 
 static size_t packed_weight_floats(const sr_conv2d_desc *d) {
@@ -79,15 +81,18 @@ static size_t packed_weight_floats(const sr_conv2d_desc *d) {
   return blocks * MR * (size_t)d->c_in * d->kh * d->kw;
 }
 
-static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+static size_t round64(size_t bytes) {
+  return (bytes + 63) / 64 * 64;
+}
 
 /* Output rows per band: as many as fit BAND_FLOATS, but at most enough that
- * every thread gets about four tasks when the image allows. */
+ * every thread gets about eight tasks when the image allows (dynamic
+ * scheduling then evens out threads that the machine runs slower). */
 static int band_rows(const sr_conv2d_desc *d, int threads) {
   const size_t wp = (size_t)d->w + d->pad_left + d->pad_right;
   size_t fit = BAND_FLOATS / ((size_t)d->c_in * wp);
   int r = fit > (size_t)(d->kh - 1) ? (int)(fit - (size_t)(d->kh - 1)) : 1;
-  const int want_tasks = 4 * threads;
+  const int want_tasks = 8 * threads;
   const int bands_per_sample = (want_tasks + d->n - 1) / d->n;
   const int even = (d->h_out + bands_per_sample - 1) / bands_per_sample;
   if (r > even) r = even;
@@ -124,11 +129,17 @@ static void pack_weights(const sr_conv2d_desc *d, const float *w, float *wp) {
       }
 }
 
+/* The 4 x 24 accumulators of one tile, three ymm per output channel. */
+typedef struct tile_acc {
+  __m256 v[MR][NR / 8];
+} tile_acc;
+
 /* acc[m][l] = sum over ci, tap of wp[ci][tap][m] * xs[ci * plane + off[tap] + l],
- * an FMA chain in (ci, tap) order from 0. */
-SR_TARGET_AVX2 static void micro_kernel(const float *restrict xs, size_t plane,
-                                        const int *restrict off, int taps, int cin,
-                                        const float *restrict wp, float acc[MR][NR]) {
+ * an FMA chain in (ci, tap) order from 0. Inlined, so the accumulators
+ * stay in registers through the epilogue. */
+SR_TARGET_AVX2 static inline __attribute__((always_inline)) tile_acc
+micro_kernel(const float *restrict xs, size_t plane, const int *restrict off, int taps, int cin,
+             const float *restrict wp) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
   __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
   for (int ci = 0; ci < cin; ++ci) {
@@ -151,59 +162,95 @@ SR_TARGET_AVX2 static void micro_kernel(const float *restrict xs, size_t plane,
       c32 = _mm256_fmadd_ps(w, x2, c32);
     }
   }
-  _mm256_storeu_ps(acc[0], c00), _mm256_storeu_ps(acc[0] + 8, c01);
-  _mm256_storeu_ps(acc[0] + 16, c02);
-  _mm256_storeu_ps(acc[1], c10), _mm256_storeu_ps(acc[1] + 8, c11);
-  _mm256_storeu_ps(acc[1] + 16, c12);
-  _mm256_storeu_ps(acc[2], c20), _mm256_storeu_ps(acc[2] + 8, c21);
-  _mm256_storeu_ps(acc[2] + 16, c22);
-  _mm256_storeu_ps(acc[3], c30), _mm256_storeu_ps(acc[3] + 8, c31);
-  _mm256_storeu_ps(acc[3] + 16, c32);
+  tile_acc a = {{{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}}};
+  return a;
 }
 
 /* What the epilogue adds and where the band's output lives. */
 typedef struct band_out {
-  float *y;              /* output of channel 0, first row of the band: (C_out, rows, ...) */
-  const float *res;      /* residual at the same place, or NULL */
-  size_t y_plane;        /* floats between output channels */
-  int wp, w_out, rows;   /* grid width, valid columns per row, rows in the band */
+  float *y;            /* output of channel 0, first row of the band: (C_out, rows, ...) */
+  const float *res;    /* residual at the same place, or NULL */
+  size_t y_plane;      /* floats between output channels */
+  int wp, w_out, rows; /* grid width, valid columns per row, rows in the band */
   int c_out;
-  const float *add;      /* bias + bias_nc per channel of this sample (C_out) */
+  const float *add; /* bias + bias_nc per channel of this sample (C_out) */
   float scale;
 } band_out;
 
-/* Stores acc for channels [co0, co0 + MR) and grid positions [q0, q0 + NR):
- * y = ((acc + add) + res) * scale where the position is a real output. */
-SR_TARGET_AVX2 static void store_tile(const band_out *o, int co0, int q0,
-                                      float acc[MR][NR]) {
-  const int r0 = q0 / o->wp, ox0 = q0 % o->wp;
+/* A tile whose positions are not all real outputs of one row (or whose
+ * channel block is partly past C_out): its real outputs in runs, one per
+ * row, y = ((acc + add) + res) * scale as in the fast path. */
+static void store_runs(const band_out *o, int co0, int r0, int ox0, float acc[MR][NR]) {
   const int mmax = o->c_out - co0 < MR ? o->c_out - co0 : MR;
-  if (ox0 + NR <= o->w_out && r0 < o->rows) {
+  for (int m = 0; m < mmax; ++m) {
+    const float add = o->add[co0 + m];
+    const size_t plane = (size_t)(co0 + m) * o->y_plane;
+    int r = r0, ox = ox0, l = 0;
+    while (l < NR && r < o->rows) {
+      if (ox >= o->w_out) { /* the dropped columns to the row's end */
+        l += o->wp - ox;
+        ox = 0, ++r;
+        continue;
+      }
+      const int len = o->w_out - ox < NR - l ? o->w_out - ox : NR - l;
+      const size_t at = plane + (size_t)r * o->w_out + ox;
+      const float *a = acc[m] + l;
+      float *yy = o->y + at;
+      if (o->res) {
+        const float *rr = o->res + at;
+        for (int i = 0; i < len; ++i) yy[i] = (a[i] + add + rr[i]) * o->scale;
+      } else {
+        for (int i = 0; i < len; ++i) yy[i] = (a[i] + add) * o->scale;
+      }
+      l += len, ox += len;
+    }
+  }
+}
+
+/* One tile: channels [co0, co0 + MR) at grid positions [q0, q0 + NR), the
+ * first at row r0, column ox0 of the band. When all 24 are real outputs of
+ * one row, y = ((acc + add) + res) * scale goes straight from registers. */
+SR_TARGET_AVX2 static void run_tile(const float *restrict xs, size_t plane, const int *restrict off,
+                                    int taps, int cin, const float *restrict wp, const band_out *o,
+                                    int co0, int r0, int ox0) {
+  const tile_acc a = micro_kernel(xs, plane, off, taps, cin, wp);
+  if (ox0 + NR <= o->w_out && r0 < o->rows && co0 + MR <= o->c_out) {
     const __m256 sc = _mm256_set1_ps(o->scale);
-    for (int m = 0; m < mmax; ++m) {
-      const size_t at = (size_t)(co0 + m) * o->y_plane + (size_t)r0 * o->w_out + ox0;
+    const size_t at = (size_t)co0 * o->y_plane + (size_t)r0 * o->w_out + ox0;
+    for (int m = 0; m < MR; ++m) {
       const __m256 add = _mm256_set1_ps(o->add[co0 + m]);
-      for (int v = 0; v < NR; v += 8) {
-        __m256 t = _mm256_add_ps(_mm256_loadu_ps(acc[m] + v), add);
-        if (o->res) t = _mm256_add_ps(t, _mm256_loadu_ps(o->res + at + v));
-        _mm256_storeu_ps(o->y + at + v, _mm256_mul_ps(t, sc));
+      float *yy = o->y + at + (size_t)m * o->y_plane;
+      if (o->res) {
+        const float *rr = o->res + at + (size_t)m * o->y_plane;
+        for (int v = 0; v < NR / 8; ++v)
+          _mm256_storeu_ps(yy + 8 * v, _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(a.v[m][v], add),
+                                                                   _mm256_loadu_ps(rr + 8 * v)),
+                                                     sc));
+      } else {
+        for (int v = 0; v < NR / 8; ++v)
+          _mm256_storeu_ps(yy + 8 * v, _mm256_mul_ps(_mm256_add_ps(a.v[m][v], add), sc));
       }
     }
     return;
   }
-  /* the tile spans a row end: walk (row, column) along the positions */
+  float acc[MR][NR] __attribute__((aligned(32)));
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NR / 8; ++v) _mm256_store_ps(acc[m] + 8 * v, a.v[m][v]);
+  store_runs(o, co0, r0, ox0, acc);
+}
+
+/* Asks for the output (and residual) lines of a later tile while this one
+ * computes: the stores would otherwise wait for each line to come in. */
+static void prefetch_tile(const band_out *o, int co0, int r0, int ox0) {
+  if (r0 >= o->rows || ox0 >= o->w_out) return;
+  const int mmax = o->c_out - co0 < MR ? o->c_out - co0 : MR;
   for (int m = 0; m < mmax; ++m) {
-    const float add = o->add[co0 + m];
-    const size_t plane = (size_t)(co0 + m) * o->y_plane;
-    int r = r0, ox = ox0;
-    for (int l = 0; l < NR && r < o->rows; ++l) {
-      if (ox < o->w_out) {
-        const size_t at = plane + (size_t)r * o->w_out + ox;
-        float t = acc[m][l] + add;
-        if (o->res) t = t + o->res[at];
-        o->y[at] = t * o->scale;
-      }
-      if (++ox == o->wp) ox = 0, ++r;
+    const size_t at = (size_t)(co0 + m) * o->y_plane + (size_t)r0 * o->w_out + ox0;
+    __builtin_prefetch(o->y + at, 1, 3);
+    __builtin_prefetch(o->y + at + NR - 1, 1, 3);
+    if (o->res) {
+      __builtin_prefetch(o->res + at, 0, 3);
+      __builtin_prefetch(o->res + at + NR - 1, 0, 3);
     }
   }
 }
@@ -217,7 +264,7 @@ typedef struct grid_in {
   const float *xn;  /* the sample's input (C_in, H, W) */
   const float *abn; /* conv2d_normed: (a, c) per input channel of the sample, or NULL */
   int silu;
-  float *xs;       /* the grid, C_in planes of `plane` floats */
+  float *xs; /* the grid, C_in planes of `plane` floats */
   size_t plane;
   int wp, oy0, rows; /* grid width, first output row, grid rows (band + KH - 1) */
   int filled;        /* grid rows [0, filled) hold their input */
@@ -243,8 +290,8 @@ static void fill_rows(grid_in *g, int upto) {
       }
       for (int c = 0; c < d->pad_left; ++c) row[c] = 0.0f;
       if (g->abn)
-        sr_cpu_affine_act(src + (size_t)iy * d->w, row + d->pad_left, (size_t)d->w,
-                          g->abn[2 * ci], g->abn[2 * ci + 1], g->silu);
+        sr_cpu_affine_act(src + (size_t)iy * d->w, row + d->pad_left, (size_t)d->w, g->abn[2 * ci],
+                          g->abn[2 * ci + 1], g->silu);
       else
         memcpy(row + d->pad_left, src + (size_t)iy * d->w, (size_t)d->w * sizeof(float));
       for (int c = d->pad_left + d->w; c < g->wp; ++c) row[c] = 0.0f;
@@ -261,24 +308,79 @@ static void fill_rows(grid_in *g, int upto) {
  * chunk's input rows in L2, and each output channel is written in runs of
  * CHUNK_TILES * NR floats that the prefetcher can follow (tile by tile, the
  * stores would jump between C_out planes and miss on every line). */
+/* Grid rows a chunk of tiles [qa, qb) reads: [0, returned). */
+static int rows_for(const sr_conv2d_desc *d, const grid_in *g, int qa, int qb) {
+  /* the chunk's last read: its last tile's q0 + NR - 1 + (KH - 1) Wp + KW - 1 */
+  const int last_q0 = qa + (qb - qa - 1) / NR * NR;
+  const int last = last_q0 + NR - 1 + (d->kh - 1) * g->wp + d->kw - 1;
+  const int rows = last / g->wp + 1;
+  return rows < g->rows ? rows : g->rows;
+}
+
+/* Software prefetch of the input rows the next chunk's fill will copy, a
+ * few cache lines before each micro-kernel call of this chunk: each row of
+ * a channel is only W floats, too short for the hardware prefetcher to ramp
+ * up before the copy reaches its end. */
+typedef struct row_prefetch {
+  const grid_in *g;
+  int row, row_end, ci, line, lines_per_row, per_call;
+} row_prefetch;
+
+static void prefetch_start(row_prefetch *pf, const grid_in *g, int row_end, int calls) {
+  pf->g = g;
+  pf->row = g->filled, pf->row_end = row_end, pf->ci = 0, pf->line = 0;
+  pf->lines_per_row = (int)(((size_t)g->d->w * sizeof(float) + 63) / 64);
+  const long long total = (long long)(row_end - g->filled) * g->d->c_in * pf->lines_per_row;
+  pf->per_call = total > 0 ? (int)((total + calls - 1) / calls) : 0;
+}
+
+static void prefetch_some(row_prefetch *pf) {
+  const sr_conv2d_desc *d = pf->g->d;
+  for (int k = 0; k < pf->per_call && pf->row < pf->row_end; ++k) {
+    const int iy = pf->g->oy0 + pf->row - d->pad_top;
+    if (iy >= 0 && iy < d->h)
+      __builtin_prefetch(pf->g->xn + ((size_t)pf->ci * d->h + iy) * d->w + (size_t)pf->line * 16, 0,
+                         3);
+    if (++pf->line == pf->lines_per_row) {
+      pf->line = 0;
+      if (++pf->ci == d->c_in) pf->ci = 0, ++pf->row;
+    }
+  }
+}
+
+/* Every channel block for every position tile in [0, q_end) of the grid;
+ * g fills the grid as the tiles advance (NULL: already complete). Tiles go
+ * in chunks of CHUNK_TILES: for each channel block, the chunk's tiles in
+ * order, so the block's packed weights stay in L1 across the chunk, the
+ * chunk's input rows in L2, and each output channel is written in runs of
+ * CHUNK_TILES * NR floats (tile by tile, the stores would jump between
+ * C_out planes and miss on every line). */
 static void run_grid(const sr_conv2d_desc *d, grid_in *g, const float *xs, size_t plane,
                      const int *off, const float *wp, const band_out *o, int q_end) {
   const int taps = d->kh * d->kw, blocks = (d->c_out + MR - 1) / MR;
   const size_t block_floats = (size_t)d->c_in * taps * MR;
-  float acc[MR][NR] __attribute__((aligned(32)));
+  row_prefetch pf = {0};
   for (int qa = 0; qa < q_end; qa += CHUNK_TILES * NR) {
     const int qb = qa + CHUNK_TILES * NR < q_end ? qa + CHUNK_TILES * NR : q_end;
     if (g) {
-      /* the chunk's last read: its last tile's q0 + NR - 1 + (KH - 1) Wp + KW - 1 */
-      const int last_q0 = qa + (qb - qa - 1) / NR * NR;
-      const int last = last_q0 + NR - 1 + (d->kh - 1) * g->wp + d->kw - 1;
-      fill_rows(g, last / g->wp + 1);
+      fill_rows(g, rows_for(d, g, qa, qb));
+      const int qc = qb + CHUNK_TILES * NR < q_end ? qb + CHUNK_TILES * NR : q_end;
+      const int calls = blocks * ((qb - qa + NR - 1) / NR);
+      prefetch_start(&pf, g, qb < q_end ? rows_for(d, g, qb, qc) : g->filled, calls);
     }
-    for (int cb = 0; cb < blocks; ++cb)
+    const int ra = qa / o->wp, oxa = qa % o->wp;
+    for (int cb = 0; cb < blocks; ++cb) {
+      /* (row, column) of the tile at q0 and of the next one, walked along */
+      int r0 = ra, ox0 = oxa, r1 = ra, ox1 = oxa + NR;
+      while (ox1 >= o->wp) ox1 -= o->wp, ++r1;
       for (int q0 = qa; q0 < qb; q0 += NR) {
-        micro_kernel(xs + q0, plane, off, taps, d->c_in, wp + cb * block_floats, acc);
-        store_tile(o, cb * MR, q0, acc);
+        if (q0 + NR < qb) prefetch_tile(o, cb * MR, r1, ox1);
+        if (g) prefetch_some(&pf);
+        run_tile(xs + q0, plane, off, taps, d->c_in, wp + cb * block_floats, o, cb * MR, r0, ox0);
+        r0 = r1, ox0 = ox1, ox1 += NR;
+        while (ox1 >= o->wp) ox1 -= o->wp, ++r1;
       }
+    }
   }
 }
 
@@ -305,9 +407,9 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
   const size_t p_in = (size_t)d->h * d->w, p_out = (size_t)d->h_out * d->w_out;
   const int wpad = d->w + d->pad_left + d->pad_right;
   const int rows = pointwise ? 0 : band_rows(d, threads);
-  const long long per_sample =
-      pointwise ? (long long)((p_out + POINTWISE_CHUNK - 1) / POINTWISE_CHUNK)
-                : (long long)((d->h_out + rows - 1) / rows);
+  const long long per_sample = pointwise
+                                   ? (long long)((p_out + POINTWISE_CHUNK - 1) / POINTWISE_CHUNK)
+                                   : (long long)((d->h_out + rows - 1) / rows);
   const long long tasks = per_sample * d->n;
   /* tap offsets on the grid (a 1x1 conv has one, 0) */
   int off[SR_CONV_DIRECT_MAX_TAPS];
@@ -357,8 +459,14 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
     } else {
       const int oy0 = (int)part * rows;
       const int r = oy0 + rows <= d->h_out ? rows : d->h_out - oy0;
-      grid_in g = {.d = d, .xn = xn, .abn = abn, .silu = silu, .xs = xs, .wp = wpad,
-                   .oy0 = oy0, .rows = r + d->kh - 1};
+      grid_in g = {.d = d,
+                   .xn = xn,
+                   .abn = abn,
+                   .silu = silu,
+                   .xs = xs,
+                   .wp = wpad,
+                   .oy0 = oy0,
+                   .rows = r + d->kh - 1};
       g.plane = plane_stride((size_t)g.rows * wpad + NR);
       o.y += (size_t)oy0 * d->w_out;
       if (o.res) o.res += (size_t)oy0 * d->w_out;

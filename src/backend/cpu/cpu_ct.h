@@ -1,7 +1,7 @@
 /* The CPU backend's CT ops (issue 3), same contracts as in backend.h.
- * Files: cpu_ct_plan.c (plan, scratch, prefix tables), cpu_radon.c (forward
- * projection), cpu_backproject.c (its exact adjoint), cpu_ramp_filter.c (FBP's
- * filter on FFTW).
+ * Files: cpu_ct_plan.c (plan, scratch), cpu_radon.c (forward projection and
+ * its line tables), cpu_backproject.c (its exact adjoint), cpu_ramp_filter.c
+ * (FBP's filter on FFTW).
  *
  * The CPU evaluates the distance-driven weights through prefix sums: with
  * S[j] = sum of the line's pixels c < j (the line's integral up to the pixel
@@ -12,8 +12,13 @@
  * 16-byte load serves an edge. The adjoint scatters each edge's coefficients
  * (z for S[j], t z for x[j]) into a line buffer of the same layout, then takes
  * suffix sums (S[j] holds the pixels c < j). Both directions clamp positions
- * to the line, [-1/2, L - 1/2], so edges
- * beyond an end cost nothing and contribute exactly nothing. */
+ * to the line, [-1/2, L - 1/2], so edges beyond an end cost nothing and
+ * contribute exactly nothing.
+ *
+ * Why prefix sums and not the overlaps themselves (as the CUDA kernels do):
+ * the cost per cell is one interpolation whatever the cell width, the loops
+ * have no data-dependent trip counts and vectorise, and in double the
+ * differences of S lose nothing that matters (S is at most a line's sum). */
 #ifndef SR_BACKEND_CPU_CT_H
 #define SR_BACKEND_CPU_CT_H
 
@@ -25,9 +30,11 @@
 #include "backend/ct_projection.h"
 
 /* With AVX2 + FMA (the default -march=native build on x86-64) the edge loops
- * run 8 edges at a time; the scalar loops give bit-identical j and t (same
- * fused multiply-add, same clamps and truncation), so builds without it
- * (sanitizers, SR_NATIVE=OFF) compute the same numbers. */
+ * run 4 or 8 edges at a time; the scalar loops compute the same j and t (same
+ * fused multiply-add, same clamps and truncation) and the same double
+ * arithmetic in the same order, so builds without it (sanitizers,
+ * SR_NATIVE=OFF) give bit-identical results (test_ct_adjoint prints hashes
+ * of its outputs to compare). */
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define SR_CPU_CT_AVX2 1

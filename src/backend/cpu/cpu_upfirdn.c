@@ -30,12 +30,32 @@ static inline int first_tap(int base, int up) {
 static void build_phases(const float *xrow, int w, int up, int down, int pad0, int len,
                          float *ph) {
   memset(ph, 0, (size_t)len * down * sizeof(float));
-  /* input sample s sits at padded column up * s + pad0 = down * m + p */
-  int s = 0;
-  while (s < w && up * s + pad0 < 0) ++s;
-  int col = up * s + pad0, m = col / down, p = col % down;
+  /* input sample s sits at padded column up * s + pad0 = down * m + p;
+   * the samples that land inside: s in [s0, s1) */
+  int s0 = 0;
+  while (s0 < w && up * s0 + pad0 < 0) ++s0;
+  int s1 = w;
+  while (s1 > s0 && (up * (s1 - 1) + pad0) / down >= len) --s1;
+  if (s0 >= s1) return;
+  if (down == 1) {
+    /* one phase: every up-th column (the up - 1 between stay 0) */
+    float *dst = ph + up * s0 + pad0;
+    for (int s = s0; s < s1; ++s) dst[(size_t)up * (s - s0)] = xrow[s];
+    return;
+  }
+  if (up == 1) {
+    /* deinterleave: phase p holds columns p, p + down, ... */
+    for (int p = 0; p < down; ++p) {
+      float *dst = ph + (size_t)p * len;
+      /* samples s = down * m + p - pad0, s in [s0, s1) */
+      int m = s0 + pad0 - p <= 0 ? 0 : (s0 + pad0 - p + down - 1) / down;
+      for (int src = down * m + p - pad0; src < s1 && m < len; src += down, ++m) dst[m] = xrow[src];
+    }
+    return;
+  }
+  int col = up * s0 + pad0, m = col / down, p = col % down;
   const int m_step = up / down, p_step = up % down;
-  for (; s < w && m < len; ++s) {
+  for (int s = s0; s < s1; ++s) {
     ph[(size_t)p * len + m] = xrow[s];
     m += m_step, p += p_step;
     if (p >= down) p -= down, ++m;
