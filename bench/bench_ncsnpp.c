@@ -4,7 +4,7 @@
  * the peer, so both see the same load (the machines are shared).
  *
  *   bench_ncsnpp MODEL.safetensors [--size S] [--batch N] [--repeats R]
- *                [--backend cpu|cuda] [--threads T] [--peer "COMMAND"]
+ *                [--backend cpu|cuda] [--threads T] [--peer "COMMAND"] [--gap MS]
  *
  * COMMAND runs under sh with pipes on its stdin and stdout: it prints
  * "ready" once warmed up, then answers each line "run" with one forward of
@@ -12,8 +12,13 @@
  * end of input (ncsnpp_peer.py serve does this). Printed: medians over the
  * rounds of both, their ratio, and the median of the per-round ratios; the
  * CPU time of our forward (load-independent as long as the threads get a
- * core each); the load average before and after. FLOPs: 2 x multiply-adds
- * of the convolutions, attention, dense layers and FIR taps at this size. */
+ * core each); the load average before and after. Between the two sides of
+ * a round the bench sleeps --gap ms (default 300): OpenMP runtimes spin
+ * their idle threads for a while after a parallel region, and a side that
+ * starts while the other's threads still spin loses a core to them (with 2
+ * threads on 2 cores that made both sides up to 3x slower). FLOPs: 2 x
+ * multiply-adds of the convolutions, attention, dense layers and FIR taps at
+ * this size. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -101,13 +106,13 @@ int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr,
             "usage: %s MODEL [--size S] [--batch N] [--repeats R] [--backend cpu|cuda] "
-            "[--threads T] [--peer CMD]\n",
+            "[--threads T] [--peer CMD] [--gap MS]\n",
             argv[0]);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
   const char *path = argv[1], *peer_cmd = NULL;
-  int size = 0, batch = 1, repeats = 5, threads = 0;
+  int size = 0, batch = 1, repeats = 5, threads = 0, gap_ms = 300;
   sr_backend_kind kind = SR_BACKEND_CPU;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--size")) size = atoi(argv[i + 1]);
@@ -115,6 +120,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--repeats")) repeats = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--peer")) peer_cmd = argv[i + 1];
+    else if (!strcmp(argv[i], "--gap")) gap_ms = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--backend"))
       kind = !strcmp(argv[i + 1], "cuda") ? SR_BACKEND_CUDA : SR_BACKEND_CPU;
   }
@@ -168,13 +174,16 @@ int main(int argc, char **argv) {
   double *tp = (double *)calloc((size_t)repeats, sizeof(double));
   double *ratio = (double *)calloc((size_t)repeats, sizeof(double));
   int peer_ok = peer_cmd != NULL;
+  const struct timespec gap = {gap_ms / 1000, (long)(gap_ms % 1000) * 1000000L};
   for (int r = 0; r < repeats; ++r) {
+    if (peer_ok) nanosleep(&gap, NULL);
     const double t0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID);
     sr_model_forward(m, &x, cond, &y);
     sr_tensor_download(ctx, &y, host, count * sizeof(float)); /* waits for the device */
     t[r] = now(CLOCK_MONOTONIC) - t0;
     cpu[r] = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     if (peer_ok) {
+      nanosleep(&gap, NULL);
       tp[r] = peer_run(&pr) * 1e-3;
       if (tp[r] <= 0.0) peer_ok = 0;
       else ratio[r] = tp[r] / t[r];

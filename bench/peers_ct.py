@@ -142,17 +142,22 @@ def main():
                                                       if o == op]))
     print("# load average after: %s" % loadavg())
     print()
-    print("| backend | op | N | views | batch | ours ms | ours GUPS | ours CPU ms | peer | "
-          "peer ms/slice | peer GUPS | ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+    names = ["scikit-image radon", "scikit-image iradon"] + [
+        "ASTRA CPU %s" % p for p in args.projectors.split(",")]
+    print("| backend | op | N | views | batch | ours ms | GUPS | CPU ms | " +
+          " | ".join("%s ms/slice (ratio)" % n for n in names) + " |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(names))
     for dev, op, n, k, b, (ms, gups, cpu_ms), mine in sorted(rows, key=lambda r: r[:5]):
-        head = "| %s | %s | %d | %d | %d | %.2f | %.3f | %.1f |" % (dev, op, n, k, b, ms, gups,
-                                                                  cpu_ms)
-        if not mine:
-            print(head + " — | | | |")
-        for p, t in mine:
-            peer_gups = n * n * k / (t * 1e-3) / 1e9
-            print(head + " %s | %.1f | %.4f | %.1f× |" % (p, t, peer_gups, gups / peer_gups))
+        cells = []
+        for name in names:
+            t = dict(mine).get(name)
+            if t is None:
+                cells.append("")
+            else:
+                peer_gups = n * n * k / (t * 1e-3) / 1e9
+                cells.append("%.1f (%.1f×)" % (t, gups / peer_gups))
+        print("| %s | %s | %d | %d | %d | %.2f | %.3f | %.1f | %s |" %
+              (dev, op, n, k, b, ms, gups, cpu_ms, " | ".join(cells)))
 
 
 if __name__ == "__main__":

@@ -368,11 +368,14 @@ int main(int argc, char **argv) {
   test_conv(&t, 1, 32, 16, 16, 64, 3, 2, 0, 0, 1, 1, 1);
   test_conv(&t, 1, 16, 19, 19, 8, 3, 1, 0, 0, 0, 0, 0);
   /* the CPU's direct path: a 1x1 conv over several position chunks with a
-   * partial last tile; one output channel (a partly empty channel block)
-   * on a 5x5 map (tiles spanning rows); 6 channels on a 30-wide map;
+   * partial last tile; one output channel (its own kernel) on a 5x5 map
+   * (tiles spanning rows), on a 100-wide one and as a 1x1; 6 channels (a
+   * partly empty channel block) on a 30-wide map;
    * padding on two sides only */
   test_conv(&t, 2, 32, 40, 40, 32, 1, 1, 0, 0, 0, 0, 13);
   test_conv(&t, 1, 32, 5, 5, 1, 3, 1, 1, 1, 1, 1, 1);
+  test_conv(&t, 2, 8, 9, 100, 1, 3, 1, 1, 1, 1, 1, 15);
+  test_conv(&t, 1, 16, 30, 30, 1, 1, 1, 0, 0, 0, 0, 5);
   test_conv(&t, 2, 8, 7, 30, 6, 3, 1, 1, 1, 1, 1, 15);
   test_conv(&t, 1, 4, 9, 11, 4, 3, 1, 0, 0, 1, 1, 0);
 

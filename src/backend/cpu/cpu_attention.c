@@ -11,9 +11,9 @@
 #include "backend/cpu/cpu_nn.h"
 #include "core/error.h"
 
-static void softmax_rows(float *s, size_t rows, size_t len, float scale) {
-  const int parallel = rows * len >= SR_CPU_PARALLEL_MIN;
-#pragma omp parallel for schedule(static) if (parallel)
+static void softmax_rows(float *s, size_t rows, size_t len, float scale, int threads) {
+  const int parallel = threads > 1 && rows * len >= SR_CPU_PARALLEL_MIN;
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel)
   for (long long r = 0; r < (long long)rows; ++r) {
     float *row = s + (size_t)r * len;
     float m = row[0];
@@ -38,16 +38,18 @@ sr_status sr_cpu_attention(sr_backend *b, const float *qkv, size_t n, size_t c, 
     return SR_FAIL_HERE(b->ctx, SR_ERR_INVALID_ARGUMENT, "attention: no workspace given");
   if (scale <= 0.0f)
     return SR_FAIL_HERE(b->ctx, SR_ERR_INVALID_ARGUMENT, "attention: scale must be positive");
+  const int saved = sr_cpu_blas_single_begin();
   for (size_t s = 0; s < n; ++s) {
     const float *q = qkv + s * 3 * c * hw, *k = q + c * hw, *v = k + c * hw;
     float *sm = workspace + s * hw * hw;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)hw, (int)hw, (int)c, 1.0f, q,
                 (int)hw, k, (int)hw, 0.0f, sm, (int)hw);
     /* scale > 0, so the row max of scale * S is scale * max S. */
-    softmax_rows(sm, hw, hw, scale);
+    softmax_rows(sm, hw, hw, scale, b->threads > 0 ? b->threads : 1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c, (int)hw, (int)hw, 1.0f, v,
                 (int)hw, sm, (int)hw, 0.0f, out + s * c * hw, (int)hw);
   }
+  sr_cpu_blas_single_end(saved);
   return SR_OK;
 }
 

@@ -138,14 +138,13 @@ static void write_epilogue(const sr_conv2d_desc *d, int n, size_t p0, size_t len
   }
 }
 
-/* Runs body with OpenBLAS held to one thread per call; restores after. */
-static int blas_threads_begin(void) {
+int sr_cpu_blas_single_begin(void) {
   int saved = openblas_get_num_threads();
   if (saved != 1) openblas_set_num_threads(1);
   return saved;
 }
 
-static void blas_threads_end(int saved) {
+void sr_cpu_blas_single_end(int saved) {
   if (saved != 1) openblas_set_num_threads(saved);
 }
 
@@ -176,7 +175,7 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
   const int nthreads = b->threads > 0 ? b->threads : 1;
   const double work = 2.0 * (double)d->c_out * (double)k * (double)p_out * d->n;
   const int parallel = nthreads > 1 && tasks > 1 && work > 4e6;
-  const int saved = blas_threads_begin();
+  const int saved = sr_cpu_blas_single_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (parallel)
   for (long long task = 0; task < tasks; ++task) {
     const int n = (int)(task / tiles_per_sample);
@@ -211,7 +210,7 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
                   t, 1.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
     }
   }
-  blas_threads_end(saved);
+  sr_cpu_blas_single_end(saved);
   return SR_OK;
 }
 

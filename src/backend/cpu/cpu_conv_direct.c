@@ -44,14 +44,20 @@
 
 #define MR 4
 #define NR 24
+/* A single output channel (the output convs of progressive output_skip): 1 x
+ * NR1 positions in the same 12 accumulators, since 4 channels of which 3 are
+ * zero padding would waste 3 of every 4 FMAs. */
+#define NR1 96
+#define NR_MAX NR1
 /* Scratch floats per thread (4 MB): enough rows per band that its halo rows
  * are a small part of the copy; only the rows in use need to be in cache. */
 #define BAND_FLOATS (1024u * 1024u)
 /* Positions per task of a 1x1 convolution (a multiple of NR): C_in x this
  * many floats stay in L2. */
 #define POINTWISE_CHUNK (NR * 32)
-/* Position tiles per chunk of run_grid: about one 320-wide row. */
-#define CHUNK_TILES 16
+/* Positions per chunk of run_grid (a multiple of NR and NR1): about one
+ * 320-wide row; a chunk's accumulators, MR x STAGE floats, stay in L1. */
+#define STAGE (16 * NR)
 
 static int is_pointwise(const sr_conv2d_desc *d) {
   return d->kh == 1 && d->kw == 1 && d->pad_top == 0 && d->pad_left == 0 && d->pad_bottom == 0 &&
@@ -105,7 +111,7 @@ static size_t scratch_floats(const sr_conv2d_desc *d, int threads) {
   if (is_pointwise(d)) return (size_t)d->c_in * plane_stride(POINTWISE_CHUNK);
   const size_t wp = (size_t)d->w + d->pad_left + d->pad_right;
   const size_t rows = (size_t)band_rows(d, threads) + d->kh - 1;
-  return (size_t)d->c_in * plane_stride(rows * wp + NR);
+  return (size_t)d->c_in * plane_stride(rows * wp + NR_MAX);
 }
 
 size_t sr_cpu_conv_direct_workspace(const sr_conv2d_desc *d, int threads) {
@@ -177,24 +183,28 @@ typedef struct band_out {
   float scale;
 } band_out;
 
-/* A tile whose positions are not all real outputs of one row (or whose
- * channel block is partly past C_out): its real outputs in runs, one per
- * row, y = ((acc + add) + res) * scale as in the fast path. */
-static void store_runs(const band_out *o, int co0, int r0, int ox0, float acc[MR][NR]) {
+/* The epilogue of a chunk: y = ((acc + add) + res) * scale for the real
+ * outputs among grid positions [q0, q0 + lanes) of the block's channels,
+ * in runs, one per row (the dropped columns skipped). acc holds the lanes of
+ * each channel `stride` apart. Done once per chunk from an L1 buffer rather
+ * than tile by tile from registers: stores that miss the cache, scattered
+ * between the kernel's loads, held them up (a tenth of the kernel's speed). */
+SR_TARGET_AVX2 static void store_runs(const band_out *o, int co0, int r0, int ox0, const float *acc,
+                                      int lanes, int stride) {
   const int mmax = o->c_out - co0 < MR ? o->c_out - co0 : MR;
   for (int m = 0; m < mmax; ++m) {
     const float add = o->add[co0 + m];
     const size_t plane = (size_t)(co0 + m) * o->y_plane;
     int r = r0, ox = ox0, l = 0;
-    while (l < NR && r < o->rows) {
+    while (l < lanes && r < o->rows) {
       if (ox >= o->w_out) { /* the dropped columns to the row's end */
         l += o->wp - ox;
         ox = 0, ++r;
         continue;
       }
-      const int len = o->w_out - ox < NR - l ? o->w_out - ox : NR - l;
+      const int len = o->w_out - ox < lanes - l ? o->w_out - ox : lanes - l;
       const size_t at = plane + (size_t)r * o->w_out + ox;
-      const float *a = acc[m] + l;
+      const float *a = acc + (size_t)m * stride + l;
       float *yy = o->y + at;
       if (o->res) {
         const float *rr = o->res + at;
@@ -207,52 +217,38 @@ static void store_runs(const band_out *o, int co0, int r0, int ox0, float acc[MR
   }
 }
 
-/* One tile: channels [co0, co0 + MR) at grid positions [q0, q0 + NR), the
- * first at row r0, column ox0 of the band. When all 24 are real outputs of
- * one row, y = ((acc + add) + res) * scale goes straight from registers. */
-SR_TARGET_AVX2 static void run_tile(const float *restrict xs, size_t plane, const int *restrict off,
-                                    int taps, int cin, const float *restrict wp, const band_out *o,
-                                    int co0, int r0, int ox0) {
+/* One 4-channel tile into the chunk buffer: stage[m][l0 + l], l < NR. Not
+ * inlined: inside the task loop the compiler ran out of registers and
+ * reloaded the kernel's pointers from the stack at every tap. */
+SR_TARGET_AVX2 __attribute__((noinline)) static void
+run_tile(const float *restrict xs, size_t plane, const int *restrict off, int taps, int cin,
+         const float *restrict wp, float *stage, int l0) {
   const tile_acc a = micro_kernel(xs, plane, off, taps, cin, wp);
-  if (ox0 + NR <= o->w_out && r0 < o->rows && co0 + MR <= o->c_out) {
-    const __m256 sc = _mm256_set1_ps(o->scale);
-    const size_t at = (size_t)co0 * o->y_plane + (size_t)r0 * o->w_out + ox0;
-    for (int m = 0; m < MR; ++m) {
-      const __m256 add = _mm256_set1_ps(o->add[co0 + m]);
-      float *yy = o->y + at + (size_t)m * o->y_plane;
-      if (o->res) {
-        const float *rr = o->res + at + (size_t)m * o->y_plane;
-        for (int v = 0; v < NR / 8; ++v)
-          _mm256_storeu_ps(yy + 8 * v, _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(a.v[m][v], add),
-                                                                   _mm256_loadu_ps(rr + 8 * v)),
-                                                     sc));
-      } else {
-        for (int v = 0; v < NR / 8; ++v)
-          _mm256_storeu_ps(yy + 8 * v, _mm256_mul_ps(_mm256_add_ps(a.v[m][v], add), sc));
-      }
-    }
-    return;
-  }
-  float acc[MR][NR] __attribute__((aligned(32)));
   for (int m = 0; m < MR; ++m)
-    for (int v = 0; v < NR / 8; ++v) _mm256_store_ps(acc[m] + 8 * v, a.v[m][v]);
-  store_runs(o, co0, r0, ox0, acc);
+    for (int v = 0; v < NR / 8; ++v)
+      _mm256_storeu_ps(stage + (size_t)m * STAGE + l0 + 8 * v, a.v[m][v]);
 }
 
-/* Asks for the output (and residual) lines of a later tile while this one
- * computes: the stores would otherwise wait for each line to come in. */
-static void prefetch_tile(const band_out *o, int co0, int r0, int ox0) {
-  if (r0 >= o->rows || ox0 >= o->w_out) return;
-  const int mmax = o->c_out - co0 < MR ? o->c_out - co0 : MR;
-  for (int m = 0; m < mmax; ++m) {
-    const size_t at = (size_t)(co0 + m) * o->y_plane + (size_t)r0 * o->w_out + ox0;
-    __builtin_prefetch(o->y + at, 1, 3);
-    __builtin_prefetch(o->y + at + NR - 1, 1, 3);
-    if (o->res) {
-      __builtin_prefetch(o->res + at, 0, 3);
-      __builtin_prefetch(o->res + at + NR - 1, 0, 3);
+/* The single-channel tile, positions [q0, q0 + NR1) of channel 0 into
+ * stage[0][l0 + l]; weights read from the packed block (MR apart, its
+ * padding rows unused); the same FMA chain per output as run_tile. */
+SR_TARGET_AVX2 __attribute__((noinline)) static void
+run_tile1(const float *restrict xs, size_t plane, const int *restrict off, int taps, int cin,
+          const float *restrict wp, float *stage, int l0) {
+  __m256 c[NR1 / 8];
+#pragma GCC unroll 12
+  for (int v = 0; v < NR1 / 8; ++v) c[v] = _mm256_setzero_ps();
+  for (int ci = 0; ci < cin; ++ci) {
+    const float *xc = xs + (size_t)ci * plane;
+    for (int t = 0; t < taps; ++t, wp += MR) {
+      const float *p = xc + off[t];
+      const __m256 w = _mm256_broadcast_ss(wp);
+#pragma GCC unroll 12
+      for (int v = 0; v < NR1 / 8; ++v) c[v] = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8 * v), c[v]);
     }
   }
+#pragma GCC unroll 12
+  for (int v = 0; v < NR1 / 8; ++v) _mm256_storeu_ps(stage + l0 + 8 * v, c[v]);
 }
 
 /* The input grid of one task and how much of it is filled. Rows are copied
@@ -296,23 +292,16 @@ static void fill_rows(grid_in *g, int upto) {
         memcpy(row + d->pad_left, src + (size_t)iy * d->w, (size_t)d->w * sizeof(float));
       for (int c = d->pad_left + d->w; c < g->wp; ++c) row[c] = 0.0f;
     }
-    if (upto == g->rows) memset(dst + (size_t)g->rows * g->wp, 0, NR * sizeof(float));
+    if (upto == g->rows) memset(dst + (size_t)g->rows * g->wp, 0, NR_MAX * sizeof(float));
   }
   g->filled = upto;
 }
 
-/* Every channel block for every position tile in [0, q_end) of the grid;
- * g fills the grid as the tiles advance (NULL: already complete). Tiles go
- * in chunks of CHUNK_TILES: for each channel block, the chunk's tiles in
- * order, so the block's packed weights stay in L1 across the chunk, the
- * chunk's input rows in L2, and each output channel is written in runs of
- * CHUNK_TILES * NR floats that the prefetcher can follow (tile by tile, the
- * stores would jump between C_out planes and miss on every line). */
-/* Grid rows a chunk of tiles [qa, qb) reads: [0, returned). */
-static int rows_for(const sr_conv2d_desc *d, const grid_in *g, int qa, int qb) {
-  /* the chunk's last read: its last tile's q0 + NR - 1 + (KH - 1) Wp + KW - 1 */
-  const int last_q0 = qa + (qb - qa - 1) / NR * NR;
-  const int last = last_q0 + NR - 1 + (d->kh - 1) * g->wp + d->kw - 1;
+/* Grid rows a chunk of tiles of nr positions [qa, qb) reads: [0, returned). */
+static int rows_for(const sr_conv2d_desc *d, const grid_in *g, int qa, int qb, int nr) {
+  /* the chunk's last read: its last tile's q0 + nr - 1 + (KH - 1) Wp + KW - 1 */
+  const int last_q0 = qa + (qb - qa - 1) / nr * nr;
+  const int last = last_q0 + nr - 1 + (d->kh - 1) * g->wp + d->kw - 1;
   const int rows = last / g->wp + 1;
   return rows < g->rows ? rows : g->rows;
 }
@@ -350,36 +339,35 @@ static void prefetch_some(row_prefetch *pf) {
 
 /* Every channel block for every position tile in [0, q_end) of the grid;
  * g fills the grid as the tiles advance (NULL: already complete). Tiles go
- * in chunks of CHUNK_TILES: for each channel block, the chunk's tiles in
- * order, so the block's packed weights stay in L1 across the chunk, the
- * chunk's input rows in L2, and each output channel is written in runs of
- * CHUNK_TILES * NR floats (tile by tile, the stores would jump between
- * C_out planes and miss on every line). */
+ * in chunks of STAGE positions: for each channel block, the chunk's tiles
+ * into an L1 buffer, then its epilogue; the block's packed weights stay in
+ * L1 across the chunk, the chunk's input rows in L2, and each output channel
+ * is written in runs the hardware prefetcher follows. */
 static void run_grid(const sr_conv2d_desc *d, grid_in *g, const float *xs, size_t plane,
                      const int *off, const float *wp, const band_out *o, int q_end) {
   const int taps = d->kh * d->kw, blocks = (d->c_out + MR - 1) / MR;
   const size_t block_floats = (size_t)d->c_in * taps * MR;
+  const int nr = d->c_out == 1 ? NR1 : NR, chunk = STAGE;
+  float stage[MR * STAGE] __attribute__((aligned(32))); /* a chunk's accumulators */
   row_prefetch pf = {0};
-  for (int qa = 0; qa < q_end; qa += CHUNK_TILES * NR) {
-    const int qb = qa + CHUNK_TILES * NR < q_end ? qa + CHUNK_TILES * NR : q_end;
+  for (int qa = 0; qa < q_end; qa += chunk) {
+    const int qb = qa + chunk < q_end ? qa + chunk : q_end;
     if (g) {
-      fill_rows(g, rows_for(d, g, qa, qb));
-      const int qc = qb + CHUNK_TILES * NR < q_end ? qb + CHUNK_TILES * NR : q_end;
-      const int calls = blocks * ((qb - qa + NR - 1) / NR);
-      prefetch_start(&pf, g, qb < q_end ? rows_for(d, g, qb, qc) : g->filled, calls);
+      fill_rows(g, rows_for(d, g, qa, qb, nr));
+      const int qc = qb + chunk < q_end ? qb + chunk : q_end;
+      const int calls = blocks * ((qb - qa + nr - 1) / nr);
+      prefetch_start(&pf, g, qb < q_end ? rows_for(d, g, qb, qc, nr) : g->filled, calls);
     }
     const int ra = qa / o->wp, oxa = qa % o->wp;
     for (int cb = 0; cb < blocks; ++cb) {
-      /* (row, column) of the tile at q0 and of the next one, walked along */
-      int r0 = ra, ox0 = oxa, r1 = ra, ox1 = oxa + NR;
-      while (ox1 >= o->wp) ox1 -= o->wp, ++r1;
-      for (int q0 = qa; q0 < qb; q0 += NR) {
-        if (q0 + NR < qb) prefetch_tile(o, cb * MR, r1, ox1);
+      for (int q0 = qa; q0 < qb; q0 += nr) {
         if (g) prefetch_some(&pf);
-        run_tile(xs + q0, plane, off, taps, d->c_in, wp + cb * block_floats, o, cb * MR, r0, ox0);
-        r0 = r1, ox0 = ox1, ox1 += NR;
-        while (ox1 >= o->wp) ox1 -= o->wp, ++r1;
+        if (nr == NR1)
+          run_tile1(xs + q0, plane, off, taps, d->c_in, wp, stage, q0 - qa);
+        else
+          run_tile(xs + q0, plane, off, taps, d->c_in, wp + cb * block_floats, stage, q0 - qa);
       }
+      store_runs(o, cb * MR, ra, oxa, stage, qb - qa, STAGE);
     }
   }
 }
@@ -439,7 +427,8 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
        * copies instead of C_in interleaved streams from memory */
       const size_t q0 = (size_t)part * POINTWISE_CHUNK;
       const int len = (int)(p_out - q0 < POINTWISE_CHUNK ? p_out - q0 : POINTWISE_CHUNK);
-      const int padded = (len + NR - 1) / NR * NR;
+      const int nr = d->c_out == 1 ? NR1 : NR;
+      const int padded = (len + nr - 1) / nr * nr;
       const size_t plane = plane_stride(POINTWISE_CHUNK);
       for (int ci = 0; ci < d->c_in; ++ci) {
         float *dst = xs + (size_t)ci * plane;
@@ -467,7 +456,7 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
                    .wp = wpad,
                    .oy0 = oy0,
                    .rows = r + d->kh - 1};
-      g.plane = plane_stride((size_t)g.rows * wpad + NR);
+      g.plane = plane_stride((size_t)g.rows * wpad + NR_MAX);
       o.y += (size_t)oy0 * d->w_out;
       if (o.res) o.res += (size_t)oy0 * d->w_out;
       o.wp = wpad;

@@ -30,6 +30,11 @@ sr_status sr_cpu_attention(sr_backend *b, const float *qkv, size_t n, size_t c, 
                            float scale, float *workspace, float *out);
 sr_status sr_cpu_upfirdn2d(sr_backend *b, const sr_fir_desc *f, const float *x, size_t planes,
                            size_t h, size_t w, const float *bias, size_t channels, float *y);
+/* OpenBLAS held to one thread per call between begin and end (which
+ * restores the caller's setting): its own threads, left spinning after a
+ * call, would fight the OpenMP threads of the ops around it. */
+int sr_cpu_blas_single_begin(void);
+void sr_cpu_blas_single_end(int saved);
 sr_status sr_cpu_concat_channels(sr_backend *b, float *dst, const float *a, const float *bsrc,
                                  size_t n, size_t ca, size_t cb, size_t hw);
 
