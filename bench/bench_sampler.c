@@ -4,7 +4,7 @@
  *   bench_sampler [--modality ct|mri] [--size N] [--views K] [--n-keep C]
  *                 [--model M.safetensors] [--consistency paper|exact]
  *                 [--levels L] [--batch B] [--backend cpu|cuda] [--threads T]
- *                 [--repeats R]
+ *                 [--repeats R] [--peer "COMMAND"] [--gap MS]
  *
  * CT: the paper's Fourier-domain operator (ct-fourier: K of N views, T the
  * 4x-padded FFT, forward / adjoint the matched parallel-beam pair), MRI:
@@ -20,15 +20,34 @@
  * Printed: the median over repeats of seconds per level, extrapolated to
  * the paper's N = 1000 levels per slice (the setup and the final denoise +
  * consistency, amortised over 1000 levels, are not included), and the
- * shares of network / consistency / rest. */
+ * shares of network / consistency / rest.
+ *
+ * --peer: a PyTorch port of the paper's sampler (bench/sampler_peer.py
+ * serve) timed in the same run. COMMAND runs under sh with pipes on its
+ * stdin and stdout; it prints "ready" once warmed up, then answers each line
+ * "run" with one sampler run of the same L levels and batch and a line
+ * "peer_level_s X network_s Y consistency_s Z" (seconds per level between
+ * the ends of level 1 and level L, as ours). Rounds alternate: one run of
+ * ours, --gap ms of sleep (default 300: OpenMP threads still spinning after
+ * one side's run would take a core from the other), one run of the peer,
+ * the gap again. Printed beside ours: the peer's median, its shares, and
+ * the ratio peer s/level / ours s/level (of the medians, and the median of
+ * the per-round ratios). The peer's settings (size, views, batch, threads,
+ * levels) are its own options: its "ready" line, printed, names them. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
+#include "bench_util.h"
+#include "core/clock.h"
 #include "operators/ct_fourier.h"
 #include "operators/ct_geometry.h"
 #include "operators/mri_cartesian.h"
@@ -37,19 +56,14 @@
 #include "sampler/model_score.h"
 #include "sampler/pc_sampler.h"
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void print_load(const char *when) {
-  FILE *f = fopen("/proc/loadavg", "r");
-  char line[128] = "?\n";
-  if (f) {
-    if (!fgets(line, sizeof line, f)) strcpy(line, "?\n");
-    fclose(f);
-  }
-  printf("load average %s: %s", when, line);
+/* One peer run: seconds per level, network and consistency seconds per
+ * level; 0 on success. */
+static int peer_run(sr_bench_peer *p, double *level, double *net, double *cons) {
+  char line[512];
+  if (sr_bench_peer_run(p, "peer_level_s", line, sizeof line) != 0) return -1;
+  if (sscanf(line, "peer_level_s %lf network_s %lf consistency_s %lf", level, net, cons) != 3)
+    return -1;
+  return *level > 0.0 ? 0 : -1;
 }
 
 /* Wall clock and the sampler's network / consistency seconds at the end of
@@ -61,19 +75,13 @@ typedef struct timing {
   double wall[2], net[2], cons[2];
 } timing;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void on_level(void *user, const sr_sampler_progress *p) {
   timing *t = (timing *)user;
   const int k = p->step == 1 ? 0 : (p->step == t->levels ? 1 : -1);
   if (k < 0) return;
   t->b->ops->synchronize(t->b);
   const sr_sampler_stats *s = sr_sampler_stats_get(t->smp);
-  t->wall[k] = now_s();
+  t->wall[k] = sr_clock_seconds();
   t->net[k] = s->network_s;
   t->cons[k] = s->consistency_s;
 }
@@ -96,7 +104,10 @@ static void phantom(float *x, int64_t n, int s) {
 
 int main(int argc, char **argv) {
   const char *modality = "ct", *model_path = NULL, *backend = "cpu", *mode = "paper";
+  const char *peer_cmd = NULL;
   int64_t size = 320, views = 23, n_keep = 30, levels = 10, batch = 1, threads = 0, repeats = 3;
+  int64_t gap_ms = 300;
+  signal(SIGPIPE, SIG_IGN);
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!v) return fprintf(stderr, "bench_sampler: %s needs a value\n", a), 2;
@@ -122,11 +133,15 @@ int main(int argc, char **argv) {
       threads = atoll(v);
     else if (!strcmp(a, "--repeats"))
       repeats = atoll(v);
+    else if (!strcmp(a, "--peer"))
+      peer_cmd = v;
+    else if (!strcmp(a, "--gap"))
+      gap_ms = atoll(v);
     else
       return fprintf(stderr, "bench_sampler: unknown option %s\n", a), 2;
     ++i;
   }
-  if (size < 8 || levels < 1 || batch < 1 || repeats < 1 || repeats > 99)
+  if (size < 8 || levels < 1 || batch < 1 || repeats < 1 || repeats > 99 || gap_ms < 0)
     return fprintf(stderr, "bench_sampler: bad sizes\n"), 2;
   sr_context_options o = sr_context_options_default();
   o.backend = !strcmp(backend, "cuda") ? SR_BACKEND_CUDA : SR_BACKEND_CPU;
@@ -215,7 +230,14 @@ int main(int argc, char **argv) {
          is_ct ? " (ct-fourier, views)" : " (paper mask)", mode, sr_sampler_consistency_method(smp),
          what, b->ops->name, (long long)batch, (long long)levels, (long long)repeats);
   if (is_ct) printf("views: %lld of %lld\n", (long long)views, (long long)size);
-  print_load("before");
+  sr_bench_peer pr = {0};
+  if (peer_cmd && sr_bench_peer_start(&pr, peer_cmd) != 0) {
+    fprintf(stderr, "bench_sampler: peer \"%s\" did not start (no \"ready\" line)\n", peer_cmd);
+    sr_bench_peer_stop(&pr);
+    memset(&pr, 0, sizeof pr);
+    peer_cmd = NULL;
+  }
+  sr_bench_print_load("before");
   /* Warm-up run (plans, the network's arena), then `repeats` timed runs of
    * `levels` levels; each run is timed between the ends of its first and
    * last level (progress callback, backend synchronised), so the setup and
@@ -223,10 +245,15 @@ int main(int argc, char **argv) {
   if (levels < 2) return fprintf(stderr, "bench_sampler: --levels must be >= 2\n"), 2;
   sr_sampler_destroy(smp);
   double *per_level = (double *)calloc((size_t)repeats, sizeof(double));
-  double net = 0.0, cons = 0.0, rest = 0.0;
+  double *peer_level = (double *)calloc((size_t)repeats, sizeof(double));
+  double *ratio = (double *)calloc((size_t)repeats, sizeof(double));
+  double net = 0.0, cons = 0.0, rest = 0.0, peer_net = 0.0, peer_cons = 0.0, peer_rest = 0.0;
+  int peer_ok = peer_cmd != NULL;
+  const struct timespec gap = {(time_t)(gap_ms / 1000), (long)(gap_ms % 1000) * 1000000L};
   sr_sampler_params q = p;
   q.sde.n = (int)levels;
   for (int r = -1; r < (int)repeats; ++r) {
+    if (peer_ok) nanosleep(&gap, NULL);
     if (sr_sampler_create(op, &q, fn, user, nb, &smp) != SR_OK) return fail(ctx, "sampler");
     sr_sampler_set_sync_timing(smp, 1);
     timing tm = {smp, b, (int)levels, {0}, {0}, {0}};
@@ -240,9 +267,22 @@ int main(int argc, char **argv) {
     net += dn / (double)repeats;
     cons += dc / (double)repeats;
     rest += (per_level[r] - dn - dc) / (double)repeats;
+    if (peer_ok) {
+      double pl, pn, pc;
+      nanosleep(&gap, NULL);
+      if (peer_run(&pr, &pl, &pn, &pc) != 0) {
+        fprintf(stderr, "bench_sampler: no timing from the peer in round %d\n", r + 1);
+        peer_ok = 0;
+        continue;
+      }
+      peer_level[r] = pl;
+      ratio[r] = pl / per_level[r];
+      peer_net += pn / (double)repeats;
+      peer_cons += pc / (double)repeats;
+      peer_rest += (pl - pn - pc) / (double)repeats;
+    }
   }
-  qsort(per_level, (size_t)repeats, sizeof(double), cmp);
-  const double med = per_level[repeats / 2];
+  const double med = sr_bench_median(per_level, repeats);
   const double sum = net + cons + rest;
   printf("per level (batch %lld): median %.4f s (min %.4f, max %.4f)\n", (long long)batch, med,
          per_level[0], per_level[repeats - 1]);
@@ -251,7 +291,28 @@ int main(int argc, char **argv) {
   printf("time shares: network %.1f%%, consistency %.1f%%, rest %.1f%% (per level: %.4f / "
          "%.4f / %.4f s)\n",
          100.0 * net / sum, 100.0 * cons / sum, 100.0 * rest / sum, net, cons, rest);
-  print_load("after");
+  if (peer_ok) {
+    const double pmed = sr_bench_median(peer_level, repeats);
+    const double psum = peer_net + peer_cons + peer_rest;
+    printf("peer per level (batch %lld): median %.4f s (min %.4f, max %.4f)\n", (long long)batch,
+           pmed, peer_level[0], peer_level[repeats - 1]);
+    printf("peer seconds per slice at N = 1000: %.2f (%.2f min)\n", pmed * 1000.0 / (double)batch,
+           pmed * 1000.0 / (double)batch / 60.0);
+    printf("peer time shares: network %.1f%%, consistency %.1f%%, rest %.1f%% (per level: %.4f / "
+           "%.4f / %.4f s)\n",
+           100.0 * peer_net / psum, 100.0 * peer_cons / psum, 100.0 * peer_rest / psum, peer_net,
+           peer_cons, peer_rest);
+    printf("ratio (peer s/level / ours s/level): %.2fx of the medians, %.2fx the median per "
+           "round; network %.2fx, consistency %.2fx\n",
+           pmed / med, sr_bench_median(ratio, repeats), net > 0.0 ? peer_net / net : 0.0,
+           cons > 0.0 ? peer_cons / cons : 0.0);
+  } else if (peer_cmd) {
+    printf("peer: no timing from \"%s\"\n", peer_cmd);
+  }
+  sr_bench_print_load("after");
+  sr_bench_peer_stop(&pr);
+  free(peer_level);
+  free(ratio);
   free(per_level);
   free(items);
   free(x_host);

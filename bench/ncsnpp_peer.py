@@ -60,8 +60,22 @@ def peer_model(args):
     sys.path.insert(0, src)
     from models import ncsnpp as _  # noqa: F401
     from models import utils as mutils
-    cfg = config(args.preset, args.size)
+    if args.preset.endswith(".safetensors"):
+        # a model file (e.g. a shipped model): its configuration and weights
+        import json
+        import sr_safetensors
+        tensors, meta = sr_safetensors.read(args.preset)
+        cfg = json.loads(meta["config"])
+        if args.size:
+            cfg["data"]["image_size"] = args.size
+    else:
+        tensors, cfg = None, config(args.preset, args.size)
     model = mutils.get_model("ncsnpp")(golden_ncsnpp.namespace(cfg)).eval()
+    if tensors is not None:
+        missing, unexpected = model.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in tensors.items()}, strict=False)
+        if [k for k in missing if k != "sigmas"] or unexpected:
+            raise SystemExit(f"{args.preset}: weights do not fit score_sde_pytorch's NCSNpp")
     if getattr(args, "compile", False):
         model = torch.compile(model)
     s, c = cfg["data"]["image_size"], cfg["data"]["num_channels"]
@@ -109,7 +123,8 @@ def main():
     w.add_argument("--size", type=int)
     for name in ("time", "serve"):
         t = sub.add_parser(name)
-        t.add_argument("preset", choices=sorted(convert.PRESETS))
+        t.add_argument("preset", help=f"{', '.join(sorted(convert.PRESETS))} or a .safetensors "
+                       "model file (its configuration and weights)")
         t.add_argument("--size", type=int)
         t.add_argument("--batch", type=int, default=1)
         t.add_argument("--threads", type=int, default=2)

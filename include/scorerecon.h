@@ -60,6 +60,30 @@ typedef enum sr_dtype {
 size_t sr_dtype_size(sr_dtype dtype);
 const char *sr_dtype_name(sr_dtype dtype);
 
+/* Arithmetic of the score network's convolutions (issue 4). Every mode
+ * accumulates in float32; the others round both operands (activations and
+ * weights) to the named format first, round to nearest even, as tensor
+ * cores read them:
+ *   fp32  strict float32 (the default; cuDNN with CUDNN_FMA_MATH)
+ *   tf32  operands to TF32 (10 mantissa bits), output float32
+ *   bf16  operands and output to bfloat16 (7 mantissa bits)
+ *   fp16  operands and output to IEEE binary16 (10 mantissa bits, range
+ *         +-65504: larger values become inf, tiny ones subnormal or 0)
+ * The output rounding applies to the convolution's sum before its bias and
+ * residual are added in float32. Measured errors against fp32:
+ * bench/RESULTS.md, "Reduced precision". */
+typedef enum sr_precision {
+  SR_PRECISION_FP32 = 0,
+  SR_PRECISION_TF32 = 1,
+  SR_PRECISION_BF16 = 2,
+  SR_PRECISION_FP16 = 3
+} sr_precision;
+
+/* "fp32", "tf32", "bf16", "fp16" ("unknown" for other values). */
+const char *sr_precision_name(sr_precision precision);
+/* The precision of one of those names; -1 when the name is none of them. */
+int sr_precision_from_name(const char *name, sr_precision *out);
+
 typedef struct sr_context sr_context;
 
 typedef struct sr_context_options {
@@ -116,6 +140,8 @@ typedef struct sr_model_info {
   int image_size;            /* native H = W */
   int num_channels;          /* C */
   int centered;              /* 0: data in [0, 1], mapped to [-1, 1] inside */
+  double value_max;          /* the data's range is [0, value_max] (config data.value_max,
+                              * default 1; CT in scaled HU goes above 1) */
   const char *sde;           /* "vesde", "vpsde" or "subvpsde" */
   double sigma_min, sigma_max; /* VE noise range */
   double beta_min, beta_max;   /* VP noise range */
@@ -141,6 +167,20 @@ void sr_model_get_info(const sr_model *model, sr_model_info *info);
  * is planned on the first call for a given (N, H, W) and reused. */
 sr_status sr_model_forward(sr_model *model, const sr_tensor *x, const float *cond,
                            sr_tensor *out);
+
+/* The backend memory a forward of n images of h x w would plan (the
+ * activation arena and the convolution workspace; the weights come on top),
+ * without allocating anything: for choosing batch sizes. */
+sr_status sr_model_plan_bytes(sr_model *model, int64_t n, int64_t h, int64_t w, size_t *bytes);
+
+/* The arithmetic of the model's convolutions from the next forward on
+ * (default SR_PRECISION_FP32; see sr_precision). The CPU backend emulates
+ * the rounding exactly, the CUDA backend runs it on tensor cores (cuDNN
+ * TF32 math, or half / bfloat16 tensors with float32 accumulation). Changing
+ * it re-plans the forward's memory. SR_ERR_INVALID_ARGUMENT for a value
+ * outside the enum. */
+sr_status sr_model_set_precision(sr_model *model, sr_precision precision);
+sr_precision sr_model_get_precision(const sr_model *model);
 
 /* A multi-line human-readable summary of the model in a weights file
  * (architecture, parameters, FLOPs per forward at its native size, whether

@@ -97,6 +97,16 @@ sr_status sr_k_conv2d(sr_context *ctx, cudaStream_t s, const struct sr_conv2d_de
 sr_status sr_k_conv_epilogue(sr_context *ctx, cudaStream_t s, const struct sr_conv2d_desc *d,
                              const float *bias, const float *bias_nc, const float *residual,
                              float scale, float *y);
+/* bf16/fp16 convolutions through cuDNN's half-precision tensors: out
+ * (count values of 2 bytes, __half for SR_PRECISION_FP16, __nv_bfloat16 for
+ * SR_PRECISION_BF16) = x rounded as src/core/precision.h rounds operands. */
+sr_status sr_k_to_half(sr_context *ctx, cudaStream_t s, const float *x, size_t count, int precision,
+                       void *out);
+/* y = scale * ((conv + bias + bias_nc) + residual), conv the half-precision
+ * (d->precision) output of cuDNN: the CPU twin's bf16/fp16 epilogue. */
+sr_status sr_k_conv_epilogue_half(sr_context *ctx, cudaStream_t s, const struct sr_conv2d_desc *d,
+                                  const void *conv, const float *bias, const float *bias_nc,
+                                  const float *residual, float scale, float *y);
 sr_status sr_k_group_norm(sr_context *ctx, cudaStream_t s, const float *x, size_t n, size_t c,
                           size_t hw, size_t groups, const float *gamma, const float *beta,
                           float eps, int silu, float *y);

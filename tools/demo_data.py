@@ -10,9 +10,14 @@ CT:  a real head CT, /usr/share/doc/invesalius-examples/examples/Cranium.inv3
 MRI: axial slices of the Colin27 T1 template,
      /usr/share/mricron/templates/ch2.nii.gz (uint8, 181 x 217 x 181, 1 mm),
      zero-padded to 240 x 240 and scaled to [0, 1].
+--size 128: the shipped models' resolution and preprocessing instead
+     (tools/training_data.py: CT 2x2 area averaging of the 256^2 slice, MRI
+     padded to 217^2, area-resampled to 128^2, divided by the volume maximum
+     255); MRI slices must then lie in the held-out range 110-129.
 
-Usage: demo_data.py OUTDIR [--ct-slices 90,100] [--mri-slices 120]
-Writes OUTDIR/ct_slices.npy (S, 256, 256) and OUTDIR/mri_slices.npy (S, 240, 240), float32.
+Usage: demo_data.py OUTDIR [--ct-slices 90,100] [--mri-slices 120] [--size 0|128]
+Writes OUTDIR/ct_slices.npy (S, 256, 256) and OUTDIR/mri_slices.npy (S, 240, 240), float32
+(with --size 128: both (S, 128, 128)).
 """
 import argparse
 import gzip
@@ -90,8 +95,12 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--ct-slices", default="90,100")
     ap.add_argument("--mri-slices", default="120")
+    ap.add_argument("--size", type=int, default=0, choices=[0, 128],
+                    help="128: the shipped models' resolution and preprocessing")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
+    if args.size:
+        return main_models(args)
 
     hu = load_ct_hu()
     ct_idx = [int(s) for s in args.ct_slices.split(",")]
@@ -110,6 +119,23 @@ def main():
     mri_out /= max(float(mri_out.max()), 1e-6)
     write_npy(os.path.join(args.outdir, "mri_slices.npy"), mri_out.astype(np.float32))
     print(f"demo_data: CT slices {ct_idx} {ct.shape}, MRI slices {mri_idx} {mri_out.shape} -> {args.outdir}")
+
+
+def main_models(args):
+    """Held-out slices exactly as the shipped models were trained on them."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import training_data
+    out = {}
+    for task, arg in (("ct", args.ct_slices), ("mri", args.mri_slices)):
+        x, idx = training_data.load(task, "test")
+        want = [int(s) for s in arg.split(",")]
+        bad = [i for i in want if i not in idx]
+        if bad:
+            fail(f"{task} slices {bad} are not held-out slices ({idx[0]}..{idx[-1]})")
+        out[task] = (x[[idx.index(i) for i in want]].astype(np.float32), want)
+        write_npy(os.path.join(args.outdir, f"{task}_slices.npy"), out[task][0])
+    print(f"demo_data: CT slices {out['ct'][1]} {out['ct'][0].shape}, MRI slices {out['mri'][1]} "
+          f"{out['mri'][0].shape} (the models' 128^2 preprocessing) -> {args.outdir}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,20 @@ else
   note "gpu label: $skipped tests ran"
 fi
 
+# Reduced-precision convolutions on cuDNN (bench/RESULTS.md, "Reduced precision", has
+# the CPU emulation's rows): the forward's relative L2 against fp32 per precision, on
+# the golden layouts and, when the tools venv can write it, the paper CT config at 128².
+while read -r line; do note "precision (cuDNN): $line"; done < <(
+  "$build/tests/model/test_ncsnpp_precision" tests/model/data cuda 2>&1 | grep "vs fp32")
+if [ -x .venv/bin/python ] &&
+  .venv/bin/python bench/ncsnpp_peer.py write ct "$build/ct128.safetensors" --size 128 >/dev/null 2>&1; then
+  for p in tf32 bf16 fp16; do
+    line=$("$build/bench/bench_ncsnpp" "$build/ct128.safetensors" --backend cuda --precision "$p" \
+      --repeats 0 2>&1 | grep "vs fp32")
+    note "precision (cuDNN): ${line:-$p: no result}"
+  done
+fi
+
 if command -v compute-sanitizer >/dev/null 2>&1; then
   for tool in memcheck racecheck synccheck; do
     for t in $(ctest --test-dir "$build" -L gpu -N | awk '/Test *#/ {print $3}'); do

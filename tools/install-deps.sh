@@ -10,6 +10,7 @@ packages=(
   libfftw3-dev      # FFTW3 single precision: ramp filters, MRI FFTs, cuFFT shim
   libpng-dev zlib1g-dev
   libhdf5-dev       # fastMRI-style measurement files
+  libopenmpi-dev openmpi-bin  # reconstruct --manifest across MPI ranks (and its test)
   python3 python3-numpy python3-venv
   python3-msgpack   # tests/model/test_convert.py: the converter's Flax path
   # tests/model/test_convert.py: the converter's .pth path (PyTorch 1.13; a

@@ -158,6 +158,9 @@ def export(args, cfg, net, ema, step, seconds, targs=None):
     import convert
     import sr_safetensors
     out = args.out or os.path.join(ROOT, "weights", f"{args.name}.safetensors")
+    # the value map of the data (a checkpoint's saved config may predate a key)
+    cfg = json.loads(json.dumps(cfg))
+    cfg["data"].update(training_data.CT_MAP if args.data == "ct" else training_data.MRI_MAP)
     with tempfile.TemporaryDirectory() as td:
         pth = os.path.join(td, f"{args.name}.pth")
         torch.save({"model": {k: v.detach().cpu() for k, v in net.state_dict().items()},

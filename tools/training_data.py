@@ -40,8 +40,12 @@ MRI_TRAIN = list(range(30, 110)) + list(range(130, 160))
 MRI_TEST = list(range(110, 130))
 SIZE = 128
 
-CT_MAP = {"value_map": "x = (HU + 1000) / 2000", "hu_offset": 1000.0, "hu_scale": 2000.0}
-MRI_MAP = {"value_map": "x = uint8 / 255 (volume maximum)", "intensity_scale": 255.0}
+# value_max: the top of the model's value range (the sampler clips its output
+# to [0, value_max]): dense bone reaches HU ~3000 (x = 2) in Cranium.inv3.
+CT_MAP = {"value_map": "x = (HU + 1000) / 2000", "hu_offset": 1000.0, "hu_scale": 2000.0,
+          "value_max": 2.0}
+MRI_MAP = {"value_map": "x = uint8 / 255 (volume maximum)", "intensity_scale": 255.0,
+           "value_max": 1.0}
 
 SPLITS = {
     "ct": {"train": CT_TRAIN, "test": CT_TEST},

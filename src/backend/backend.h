@@ -55,6 +55,13 @@ typedef struct sr_conv2d_desc {
   int stride;                  /* same along H and W */
   int pad_top, pad_left, pad_bottom, pad_right; /* zero padding */
   int h_out, w_out;            /* set by sr_conv2d_desc_init */
+  /* sr_precision of the arithmetic (SR_PRECISION_FP32 from
+   * sr_conv2d_desc_init): operands x and w rounded to the format
+   * (src/core/precision.h), products summed in float32, and for bf16/fp16
+   * the sum rounded to the format before the epilogue, which stays float32:
+   *   y = scale * (round_out(sum round(x) round(w)) + bias + ... + residual)
+   * Part of the shape: backends that cache per shape cache per precision. */
+  int precision;
 } sr_conv2d_desc;
 
 /* Fills d and its output size; SR_ERR_SHAPE (message in ctx) when the shape is empty. */
@@ -87,6 +94,18 @@ typedef struct sr_backend_ops {
   sr_status (*download)(sr_backend *b, void *host_dst, const void *src, size_t bytes);
   sr_status (*copy)(sr_backend *b, void *dst, const void *src, size_t bytes);
   sr_status (*synchronize)(sr_backend *b);
+  /* Free and total device memory (optional: NULL on the CPU, where batch
+   * sizes are not bounded by a device). */
+  sr_status (*mem_info)(sr_backend *b, size_t *free_bytes, size_t *total_bytes);
+
+  /* ---- profiling (optional: NULL where the backend has no profiler) */
+  /* Opens / closes a named range on the profiler's timeline (NVTX on CUDA,
+   * so an Nsight Systems profile shows the sampler's phases above the ops'
+   * own ranges). Ranges nest; `name` must outlive the call only. Host-side
+   * markers: they neither synchronise nor order device work. Call them
+   * through sr_backend_range_push / _pop, which skip NULL entries. */
+  void (*range_push)(sr_backend *b, const char *name);
+  void (*range_pop)(sr_backend *b);
 
   /* ---- elementwise, float32 */
   /* x[i] = value */
@@ -280,6 +299,15 @@ struct sr_backend {
   int device;   /* CUDA device index (CUDA backend) */
   void *impl;   /* backend-private state */
 };
+
+/* A profiler range around a phase of the caller's work (see range_push in
+ * the op table); nothing on backends without a profiler. */
+static inline void sr_backend_range_push(sr_backend *b, const char *name) {
+  if (b->ops->range_push) b->ops->range_push(b, name);
+}
+static inline void sr_backend_range_pop(sr_backend *b) {
+  if (b->ops->range_pop) b->ops->range_pop(b);
+}
 
 /* Creates the backend for ctx->kind; used by sr_context_create. */
 sr_status sr_backend_create(sr_context *ctx, sr_backend_kind kind, int device, int threads,

@@ -11,6 +11,7 @@ sr_status sr_conv2d_desc_init(sr_context *ctx, sr_conv2d_desc *d, int n, int c_i
   d->pad_top = pad_top, d->pad_left = pad_left, d->pad_bottom = pad_bottom;
   d->pad_right = pad_right;
   d->h_out = d->w_out = 0;
+  d->precision = SR_PRECISION_FP32;
   if (n <= 0 || c_in <= 0 || h <= 0 || w <= 0 || c_out <= 0 || kh <= 0 || kw <= 0 ||
       stride <= 0 || pad_top < 0 || pad_left < 0 || pad_bottom < 0 || pad_right < 0)
     return sr_fail(ctx, SR_ERR_SHAPE,

@@ -15,7 +15,9 @@
 #include "backend/backend.h"
 #include "cli/image_volume.h"
 #include "cli/metrics_report.h"
+#include "cli/json_out.h"
 #include "cli/report.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "io/meas_operator.h"
 #include "sampler/gaussian_prior.h"
@@ -55,12 +57,6 @@ typedef struct progress {
   size_t last_done;
 } progress;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void fmt_time(char *buf, size_t n, double s) {
   if (!(s >= 0.0) || s > 1e7)
     snprintf(buf, n, "?");
@@ -85,7 +81,7 @@ static void on_progress(void *user, const sr_sampler_progress *p) {
   fmt_time(et, sizeof et, eta);
   const int batch_end = p->step == p->steps;
   if (pr->tty) {
-    const double t = now_s();
+    const double t = sr_clock_seconds();
     if (!batch_end && t - pr->last < 0.2) return;
     pr->last = t;
     char bar[31];
@@ -149,6 +145,7 @@ typedef struct score_model {
   sr_score_fn fn;
   void *user;
   sr_sde sde;
+  double value_max; /* outputs are clipped to [0, value_max] */
   char what[96];
 } score_model;
 
@@ -166,6 +163,7 @@ static sr_status load_model(sr_context *ctx, const char *path, int64_t h, int64_
     sm->fn = sr_gaussian_prior_score;
     sm->user = sm->prior;
     sm->sde = *sr_gaussian_prior_sde(sm->prior);
+    sm->value_max = 1.0;
     snprintf(sm->what, sizeof sm->what, "Gaussian prior (std %g)",
              sr_gaussian_prior_std(sm->prior));
     return SR_OK;
@@ -175,6 +173,7 @@ static sr_status load_model(sr_context *ctx, const char *path, int64_t h, int64_
   sm->fn = sr_model_score_fn;
   sm->user = &sm->ms;
   sm->sde = sm->ms.sde;
+  sm->value_max = sm->ms.info.value_max;
   snprintf(sm->what, sizeof sm->what, "NCSN++ (%.2f M parameters, trained at %d^2)",
            (double)sm->ms.info.num_params / 1e6, sm->ms.info.image_size);
   return SR_OK;
@@ -213,123 +212,277 @@ static sr_status make_params(sr_context *ctx, const sr_meas *m, const score_mode
   return SR_OK;
 }
 
-int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
-                         const sr_score_cli_common *c) {
+/* ---------------------------------------------------------------- model cache */
+
+/* A worker keeps the last few models it loaded: a manifest of CT and MRI
+ * studies alternates between two, and loading an NCSN++ file and planning
+ * its buffers for a size costs more than a small batch. */
+#define SR_SCORE_CACHE_SLOTS 4
+
+typedef struct cache_slot {
+  char *path;
+  int64_t h, w;
+  score_model sm;
+  uint64_t last_use;
+  int busy; /* a job holds it */
+} cache_slot;
+
+struct sr_score_model_cache {
+  cache_slot slots[SR_SCORE_CACHE_SLOTS];
+  uint64_t clock;
+};
+
+sr_score_model_cache *sr_score_model_cache_create(void) {
+  return (sr_score_model_cache *)calloc(1, sizeof(sr_score_model_cache));
+}
+
+static void slot_clear(cache_slot *s) {
+  if (s->path) free_model(&s->sm);
+  free(s->path);
+  memset(s, 0, sizeof *s);
+}
+
+void sr_score_model_cache_destroy(sr_score_model_cache *c) {
+  if (!c) return;
+  for (int i = 0; i < SR_SCORE_CACHE_SLOTS; ++i) slot_clear(&c->slots[i]);
+  free(c);
+}
+
+/* The model for (path, h, w): a cached one, or loaded into the least
+ * recently used free slot. */
+static sr_status cache_get(sr_context *ctx, sr_score_model_cache *c, const char *path, int64_t h,
+                           int64_t w, cache_slot **out) {
+  cache_slot *victim = NULL;
+  for (int i = 0; i < SR_SCORE_CACHE_SLOTS; ++i) {
+    cache_slot *s = &c->slots[i];
+    if (s->path && !s->busy && s->h == h && s->w == w && strcmp(s->path, path) == 0) {
+      s->last_use = ++c->clock;
+      s->busy = 1;
+      *out = s;
+      return SR_OK;
+    }
+    if (!s->busy && (!victim || !s->path || (victim->path && s->last_use < victim->last_use)))
+      victim = s;
+  }
+  if (!victim) return SR_FAIL_HERE(ctx, SR_ERR_INTERNAL, "every model cache slot is in use");
+  slot_clear(victim);
+  victim->path = strdup(path);
+  if (!victim->path) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
+  sr_status st = load_model(ctx, path, h, w, &victim->sm);
+  if (st != SR_OK) {
+    free_model(&victim->sm);
+    free(victim->path);
+    memset(victim, 0, sizeof *victim);
+    return st;
+  }
+  victim->h = h, victim->w = w;
+  victim->last_use = ++c->clock;
+  victim->busy = 1;
+  *out = victim;
+  return SR_OK;
+}
+
+/* ---------------------------------------------------------------- a study */
+
+struct sr_score_job {
+  sr_context *ctx;
+  const sr_meas *m;
+  const char *model_path;
+  sr_score_model_cache *own_cache; /* when the caller gave none */
+  cache_slot *slot;
+  sr_sampler_params p;
+  sr_operator *op;
+  sr_sampler *smp;
+  float *y; /* host, (nslices, meas) / scale */
+  size_t yfl, n, bs;
+  int64_t nslices, h, w;
+  double scale;
+  progress pr;
+  int progress_on;
+};
+
+/* Items per sampler batch when --batch is 0. On a GPU: as many as fit in
+ * 80% of the free memory, counting the network's planned memory per image
+ * (sr_model_plan_bytes at batch 1 and 2: the difference is per image) and
+ * the sampler's per-item buffers (estimated as 8 images and 6 measurement
+ * vectors: state, noise, score, consistency transforms), at most 64. On the
+ * CPU: 4 (a larger batch does not make a CPU forward cheaper per image, see
+ * bench/RESULTS.md, and 4 keeps progress lines frequent). */
+static size_t auto_batch(sr_context *ctx, score_model *sm, const sr_operator *op, int64_t h,
+                         int64_t w) {
+  sr_backend *b = sr_context_get_backend(ctx);
+  size_t free_b = 0, total_b = 0;
+  if (sr_context_backend(ctx) != SR_BACKEND_CUDA || !b->ops->mem_info ||
+      b->ops->mem_info(b, &free_b, &total_b) != SR_OK)
+    return sr_context_backend(ctx) == SR_BACKEND_CUDA ? 16 : 4;
+  size_t one = 0, two = 0;
+  if (sm->model && (sr_model_plan_bytes(sm->model, 1, h, w, &one) != SR_OK ||
+                    sr_model_plan_bytes(sm->model, 2, h, w, &two) != SR_OK))
+    return 16;
+  const size_t meas = op->meas_elems * (op->meas_dtype == SR_DTYPE_C64 ? 8 : 4);
+  const size_t inc = two > one ? two - one : one;
+  const size_t per_item = inc + 8 * (size_t)(h * w) * 4 + 6 * meas;
+  const size_t budget = free_b / 10 * 8, base = one > inc ? one - inc : 0;
+  size_t n = budget > base ? (budget - base) / per_item : 1;
+  return n < 1 ? 1 : (n > 64 ? 64 : n);
+}
+
+sr_status sr_score_job_open(sr_context *ctx, const sr_meas *m, const char *model_path,
+                            sr_score_model_cache *cache, int64_t batch, sr_score_job **out) {
   const sr_score_cli_options *o = &sr_score_cli;
-  if (!c->model_path)
-    return sr_cli_usage(command, "--method score needs --model (NCSN++ weights or a Gaussian "
-                                 "prior file)");
+  *out = NULL;
+  sr_score_job *j = (sr_score_job *)calloc(1, sizeof *j);
+  if (!j) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a job");
+  j->ctx = ctx, j->m = m, j->model_path = model_path;
   sr_backend *b = sr_context_get_backend(ctx);
   const int is_mri = m->modality == SR_MODALITY_MRI;
-  const int64_t nslices = is_mri ? m->mri.nslices : m->ct.nslices;
-  const int64_t h = is_mri ? m->mri.h : m->ct.image_h, w = is_mri ? m->mri.w : m->ct.image_w;
-  const size_t n = (size_t)(h * w);
-  const int samples = (int)o->samples;
-  score_model sm;
-  sr_sampler_params p;
-  sr_operator *op = NULL;
-  sr_sampler *smp = NULL;
-  float *y = NULL, *mean = NULL, *sd = NULL, *y_dev = NULL;
-  char *sd_path = NULL;
-  sr_volume refv;
-  memset(&refv, 0, sizeof refv);
-  double scale = 1.0;
-  sr_status st = load_model(ctx, c->model_path, h, w, &sm);
-  if (st == SR_OK) st = make_params(ctx, m, &sm, &p);
+  j->nslices = is_mri ? m->mri.nslices : m->ct.nslices;
+  j->h = is_mri ? m->mri.h : m->ct.image_h, j->w = is_mri ? m->mri.w : m->ct.image_w;
+  j->n = (size_t)(j->h * j->w);
+  j->scale = 1.0;
+  sr_status st = SR_OK;
+  if (!cache) {
+    cache = j->own_cache = sr_score_model_cache_create();
+    if (!cache) st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a model cache");
+  }
+  if (st == SR_OK) st = cache_get(ctx, cache, model_path, j->h, j->w, &j->slot);
+  if (st == SR_OK) st = make_params(ctx, m, &j->slot->sm, &j->p);
   /* paper mode needs T: the paper's Fourier-domain operator for CT. */
   if (st == SR_OK)
-    st = sr_meas_make_operator(
-        b, m, p.consistency.mode == SR_CONSISTENCY_PAPER ? SR_MEAS_OP_FOURIER : SR_MEAS_OP_DEFAULT,
-        &op);
+    st = sr_meas_make_operator(b, m,
+                               j->p.consistency.mode == SR_CONSISTENCY_PAPER ? SR_MEAS_OP_FOURIER
+                                                                             : SR_MEAS_OP_DEFAULT,
+                               &j->op);
   /* y / scale on the host (the operators are linear). */
-  size_t yfl = 0;
   if (st == SR_OK) {
-    yfl = op->meas_elems * (op->meas_dtype == SR_DTYPE_C64 ? 2 : 1);
+    float *y_dev = NULL;
+    j->yfl = j->op->meas_elems * (j->op->meas_dtype == SR_DTYPE_C64 ? 2 : 1);
+    const size_t all = (size_t)j->nslices * j->yfl;
     const float *src = is_mri ? m->mri.kspace : m->ct.sinogram;
-    y = (float *)malloc((size_t)nslices * yfl * sizeof(float));
-    mean = (float *)malloc((size_t)nslices * n * sizeof(float));
-    if (samples > 1) sd = (float *)malloc((size_t)nslices * n * sizeof(float));
-    if (!y || !mean || (samples > 1 && !sd))
-      st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %lld slices", (long long)nslices);
-    if (st == SR_OK) st = b->ops->alloc(b, (size_t)nslices * yfl * sizeof(float), (void **)&y_dev);
-    if (st == SR_OK) st = b->ops->upload(b, y_dev, src, (size_t)nslices * yfl * sizeof(float));
-    if (st == SR_OK) st = data_scale(op, m, y_dev, (size_t)nslices, &scale);
+    j->y = (float *)malloc(all * sizeof(float));
+    if (!j->y)
+      st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %lld slices", (long long)j->nslices);
+    if (st == SR_OK) st = b->ops->alloc(b, all * sizeof(float), (void **)&y_dev);
+    if (st == SR_OK) st = b->ops->upload(b, y_dev, src, all * sizeof(float));
+    if (st == SR_OK) st = data_scale(j->op, m, y_dev, (size_t)j->nslices, &j->scale);
     if (st == SR_OK)
-      for (size_t i = 0; i < (size_t)nslices * yfl; ++i) y[i] = (float)(src[i] / scale);
+      for (size_t i = 0; i < all; ++i) j->y[i] = (float)(src[i] / j->scale);
     if (y_dev) b->ops->free(b, y_dev);
   }
-  const size_t total = (size_t)nslices * (size_t)samples;
-  const int cuda = sr_context_backend(ctx) == SR_BACKEND_CUDA;
-  size_t bs = c->batch > 0 ? (size_t)c->batch : (cuda ? 16 : 4);
-  if (bs > total) bs = total;
-  if (st == SR_OK) st = sr_sampler_create(op, &p, sm.fn, sm.user, bs, &smp);
-  progress pr = {command, isatty(2), 0.0, 0};
-  if (st == SR_OK && !o->quiet) {
-    sr_sampler_set_progress(smp, on_progress, &pr);
-    fprintf(stderr,
-            "%s: %s, %lld slice(s) x %d sample(s) of %lld x %lld, %s consistency (%s), N = %d, "
-            "snr %g, lambda %g, batch %zu, on %s\n",
-            command, sm.what, (long long)nslices, samples, (long long)h, (long long)w,
-            sr_consistency_mode_name(p.consistency.mode), sr_sampler_consistency_method(smp),
-            p.sde.n, p.snr, p.lambda, bs, b->ops->name);
+  const size_t total = (size_t)j->nslices * (size_t)o->samples;
+  if (st == SR_OK)
+    j->bs = batch > 0 ? (size_t)batch : auto_batch(ctx, &j->slot->sm, j->op, j->h, j->w);
+  if (j->bs > total) j->bs = total;
+  if (st == SR_OK)
+    st = sr_sampler_create(j->op, &j->p, j->slot->sm.fn, j->slot->sm.user, j->bs, &j->smp);
+  if (st != SR_OK) {
+    sr_score_job_close(j);
+    return st;
   }
-  const double t0 = now_s();
-  if (st == SR_OK) st = sr_sampler_reconstruct(smp, y, (size_t)nslices, 0, samples, bs, mean, sd);
-  const double secs = now_s() - t0;
-  if (pr.tty && !o->quiet && smp) fputc('\n', stderr);
-  /* Back to the data's units; clipped to [0, 1] x scale unless --no-clip. */
-  if (st == SR_OK) {
-    for (size_t i = 0; i < (size_t)nslices * n; ++i) {
-      float v = mean[i];
-      if (!o->no_clip) v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
-      mean[i] = (float)(v * scale);
-      if (sd) sd[i] = (float)(sd[i] * scale);
-    }
-    st = sr_volume_write(ctx, c->out_path, mean, nslices, h, w, NULL);
+  *out = j;
+  return SR_OK;
+}
+
+void sr_score_job_show_progress(sr_score_job *j, const char *command) {
+  j->pr = (progress){command, isatty(2), 0.0, 0};
+  j->progress_on = 1;
+  sr_sampler_set_progress(j->smp, on_progress, &j->pr);
+}
+
+void sr_score_job_describe(const sr_score_job *j, FILE *f, const char *command) {
+  fprintf(f,
+          "%s: %s, %lld slice(s) x %d sample(s) of %lld x %lld, %s consistency (%s), N = %d, "
+          "snr %g, lambda %g, batch %zu, on %s\n",
+          command, j->slot->sm.what, (long long)j->nslices, (int)sr_score_cli.samples,
+          (long long)j->h, (long long)j->w, sr_consistency_mode_name(j->p.consistency.mode),
+          sr_sampler_consistency_method(j->smp), j->p.sde.n, j->p.snr, j->p.lambda, j->bs,
+          sr_context_get_backend(j->ctx)->ops->name);
+}
+
+sr_status sr_score_job_run(sr_score_job *j, size_t s0, size_t ns, float *mean, float *sd) {
+  const sr_score_cli_options *o = &sr_score_cli;
+  if (s0 > (size_t)j->nslices || ns > (size_t)j->nslices - s0)
+    return SR_FAIL_HERE(j->ctx, SR_ERR_INVALID_ARGUMENT, "slices %zu..%zu of %lld", s0, s0 + ns,
+                        (long long)j->nslices);
+  const int samples = (int)o->samples;
+  /* The slice index keys the noise (first_slice), so a study cut into
+   * chunks samples exactly what one call over all slices would. */
+  SR_TRY(sr_sampler_reconstruct(j->smp, j->y + s0 * j->yfl, ns, (uint32_t)s0, samples, j->bs, mean,
+                                samples > 1 ? sd : NULL));
+  if (j->progress_on && j->pr.tty && !o->quiet) fputc('\n', stderr);
+  /* Back to the data's units; clipped to the model's [0, value_max] x scale
+   * unless --no-clip. */
+  const float vmax = (float)j->slot->sm.value_max;
+  for (size_t i = 0; i < ns * j->n; ++i) {
+    float v = mean[i];
+    if (!o->no_clip) v = v < 0.0f ? 0.0f : (v > vmax ? vmax : v);
+    mean[i] = (float)(v * j->scale);
+    if (samples > 1 && sd) sd[i] = (float)(sd[i] * j->scale);
   }
-  if (st == SR_OK && sd) {
-    sd_path = o->std_out ? NULL : std_path(c->out_path);
-    const char *path = o->std_out ? o->std_out : sd_path;
-    if (!path)
-      st = sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
-    else
-      st = sr_volume_write(ctx, path, sd, nslices, h, w, NULL);
-    if (st == SR_OK) printf("posterior std of %d samples -> %s\n", samples, path);
-  }
-  if (st == SR_OK) {
-    const sr_sampler_stats *s = sr_sampler_stats_get(smp);
-    const double tot = s->total_s > 0.0 ? s->total_s : 1.0;
-    printf("reconstruct: score (%s consistency, %s), %lld slice(s) x %d sample(s) of %lld x %lld "
-           "on %s in %.2f s (%.2f s per slice per sample; network %.0f%%, consistency %.0f%%, "
-           "rest %.0f%%) -> %s\n",
-           sr_consistency_mode_name(p.consistency.mode), sr_sampler_consistency_method(smp),
-           (long long)nslices, samples, (long long)h, (long long)w, b->ops->name, secs,
-           secs / (double)total, 100.0 * s->network_s / tot, 100.0 * s->consistency_s / tot,
-           100.0 * s->other_s / tot, c->out_path);
-  }
-  /* Metrics against --ref, or the target stored in the file. */
-  const float *ref = NULL;
-  if (st == SR_OK && c->ref_path) {
-    st = sr_volume_read(ctx, c->ref_path, &refv);
-    if (st == SR_OK && (refv.nslices != nslices || refv.h != h || refv.w != w))
-      st = sr_fail(ctx, SR_ERR_SHAPE,
-                   "%s is %lld x %lld x %lld, the reconstruction %lld x %lld x %lld", c->ref_path,
-                   (long long)refv.nslices, (long long)refv.h, (long long)refv.w,
-                   (long long)nslices, (long long)h, (long long)w);
-    ref = refv.data;
-  } else if (st == SR_OK) {
-    ref = is_mri ? m->mri.target : m->ct.target;
-    if (ref) printf("reference: the target stored in %s\n", c->in_path);
-  }
-  if (st == SR_OK && ref)
-    st = sr_cli_print_metrics(ctx, stdout, mean, ref, nslices, h, w, c->data_range);
-  sr_volume_free(&refv);
-  sr_sampler_destroy(smp);
-  sr_operator_destroy(op);
-  free_model(&sm);
-  free(y);
-  free(mean);
-  free(sd);
-  free(sd_path);
-  return st == SR_OK ? 0 : sr_cli_fail_status(command, ctx, st);
+  return SR_OK;
+}
+
+void sr_score_job_report(const sr_score_job *j, FILE *f, double secs, const char *out_path) {
+  const sr_score_cli_options *o = &sr_score_cli;
+  const sr_sampler_stats *s = sr_sampler_stats_get(j->smp);
+  const double tot = s->total_s > 0.0 ? s->total_s : 1.0;
+  const double items = (double)j->nslices * (double)o->samples;
+  fprintf(f,
+          "reconstruct: score (%s consistency, %s), %lld slice(s) x %d sample(s) of %lld x %lld "
+          "on %s in %.2f s (%.2f s per slice per sample; network %.0f%%, consistency %.0f%%, "
+          "rest %.0f%%) -> %s\n",
+          sr_consistency_mode_name(j->p.consistency.mode), sr_sampler_consistency_method(j->smp),
+          (long long)j->nslices, (int)o->samples, (long long)j->h, (long long)j->w,
+          sr_context_get_backend(j->ctx)->ops->name, secs, secs / items, 100.0 * s->network_s / tot,
+          100.0 * s->consistency_s / tot, 100.0 * s->other_s / tot, out_path);
+}
+
+/* The settings that decide the output, as JSON members (for sidecars: a
+ * finished output counts as done only for the same settings). */
+void sr_score_job_settings_json(const sr_score_job *j, FILE *f) {
+  const sr_score_cli_options *o = &sr_score_cli;
+  const sr_sampler_params *p = &j->p;
+  fputs("\"model\": ", f);
+  sr_json_write_string(f, j->model_path);
+  fputs(", ", f);
+  static const char *pred[] = {"reverse_diffusion", "euler_maruyama", "none"};
+  static const char *corr[] = {"langevin", "ald", "none"};
+  fprintf(f,
+          "\"model_kind\": \"%s\", \"sde\": \"%s\", \"consistency\": \"%s\", "
+          "\"consistency_method\": \"%s\", \"steps\": %d, \"snr\": %.17g, "
+          "\"corrector_steps\": %d, \"lambda\": %.17g, \"final_lambda\": %.17g, \"seed\": %u, "
+          "\"samples\": %d, \"predictor\": \"%s\", \"corrector\": \"%s\", "
+          "\"batch_norm_average\": %s, \"cg_iters\": %d, \"cg_iters_final\": %d, "
+          "\"cg_delta\": %.17g, \"cg_delta_final\": %.17g, \"data_scale\": %.17g, \"clip\": %s, "
+          "\"clip_max\": %.17g, "
+          "\"batch\": %zu",
+          j->slot->sm.prior ? "gaussian-prior" : "ncsnpp",
+          p->sde.type == SR_SDE_TYPE_VE ? "ve" : "vp",
+          sr_consistency_mode_name(p->consistency.mode), sr_sampler_consistency_method(j->smp),
+          p->sde.n, p->snr, p->corrector_steps, p->lambda, p->lambda_final, p->seed,
+          (int)o->samples, pred[p->predictor], corr[p->corrector],
+          p->batch_norm_average ? "true" : "false", p->consistency.cg_iters,
+          p->consistency.cg_iters_final, p->consistency.cg_delta, p->consistency.cg_delta_final,
+          j->scale, o->no_clip ? "false" : "true", j->slot->sm.value_max, j->bs);
+}
+
+const sr_sampler_stats *sr_score_job_stats(const sr_score_job *j) {
+  return sr_sampler_stats_get(j->smp);
+}
+
+void sr_score_job_close(sr_score_job *j) {
+  if (!j) return;
+  sr_sampler_destroy(j->smp);
+  sr_operator_destroy(j->op);
+  if (j->slot) j->slot->busy = 0;
+  sr_score_model_cache_destroy(j->own_cache);
+  free(j->y);
+  free(j);
+}
+
+/* OUT's companion path for the posterior std (--std-out, or OUT_std.ext);
+ * malloc'ed. */
+char *sr_score_std_path(const char *out_path) {
+  if (sr_score_cli.std_out) return strdup(sr_score_cli.std_out);
+  return std_path(out_path);
 }

@@ -7,6 +7,7 @@
 #define SR_CLI_RECONSTRUCT_SCORE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli/options.h"
 #include "io/h5meas.h"
@@ -40,8 +41,9 @@ extern sr_score_cli_options sr_score_cli;
 #define SR_RECONSTRUCT_SCORE_OPTIONS                                                               \
   {"preset", 0, SR_OPT_STRING, &sr_score_cli.preset, NULL,                                         \
    "score: the paper's settings, ct320 or brats240 (default: by modality)", NULL, "NAME"},         \
-  {"consistency", 0, SR_OPT_CHOICE, &sr_score_cli.consistency, "paper",                            \
-   "score: data consistency; paper: the official step, exact: a true projection",                  \
+  {"consistency", 0, SR_OPT_CHOICE, &sr_score_cli.consistency, "exact",                            \
+   "score: data consistency; exact: a true projection (better in bench/quality), paper: the "      \
+   "official step",                                                                                \
    "paper|exact", NULL},                                                                           \
   {"steps", 0, SR_OPT_INT, &sr_score_cli.steps, "0",                                               \
    "score: noise levels N (0: the model's, 1000 for the paper's)", NULL, "N"},                     \
@@ -81,24 +83,48 @@ extern sr_score_cli_options sr_score_cli;
    "score: image value that maps to 1 for the model (0: auto; 1 unless a fastMRI file)",           \
    NULL, "S"},                                                                                     \
   {"no-clip", 0, SR_OPT_FLAG, &sr_score_cli.no_clip, NULL,                                         \
-   "score: write the raw sample instead of clipping to [0, 1] x scale", NULL, NULL},               \
+   "score: write the raw sample instead of clipping to the model's [0, value_max] x scale",      \
+   NULL, NULL},                                                                                    \
   {"quiet", 'q', SR_OPT_FLAG, &sr_score_cli.quiet, NULL,                                           \
    "score: no progress on stderr", NULL, NULL}
 // clang-format on
 
-/* What reconstruct's own options say. */
-typedef struct sr_score_cli_common {
-  const char *in_path, *out_path, *ref_path, *model_path;
-  int64_t batch; /* 0: auto */
-  double data_range;
-} sr_score_cli_common;
-
 /* Checks the score options; 0 when fine, else an exit code after a usage line. */
 int sr_reconstruct_score_check(const char *command);
 
-/* Runs the sampler on every slice of m and writes the output; returns the
- * command's exit code. */
-int sr_reconstruct_score(const char *command, sr_context *ctx, const sr_meas *m,
-                         const sr_score_cli_common *c);
+/* The models a worker has loaded (a few, least recently used goes first):
+ * a manifest of many studies loads each model once per worker. */
+typedef struct sr_score_model_cache sr_score_model_cache;
+sr_score_model_cache *sr_score_model_cache_create(void);
+void sr_score_model_cache_destroy(sr_score_model_cache *c);
+
+/* One study for the sampler: the model (from `cache`, or loaded for this
+ * job when cache is NULL), the sampler parameters from the options, the
+ * operator, the measurements scaled to the model's range, and a sampler
+ * for `batch` items at once (0: on a GPU as many as fit in its free memory,
+ * at most 64; 4 on the CPU). */
+typedef struct sr_score_job sr_score_job;
+sr_status sr_score_job_open(sr_context *ctx, const sr_meas *m, const char *model_path,
+                            sr_score_model_cache *cache, int64_t batch, sr_score_job **out);
+void sr_score_job_close(sr_score_job *j);
+
+/* Samples slices [s0, s0 + ns): their mean into `mean` (ns, h, w) and, with
+ * --samples > 1, the pixel-wise std into `sd`, in the data's units, clipped
+ * unless --no-clip. Chunks give exactly the result of one call over all
+ * slices (the noise is keyed by the slice index). */
+sr_status sr_score_job_run(sr_score_job *j, size_t s0, size_t ns, float *mean, float *sd);
+
+/* A progress bar (or a line per batch) on stderr for the next runs. */
+void sr_score_job_show_progress(sr_score_job *j, const char *command);
+/* One line: model, sizes, consistency, N, snr, lambda, batch, backend. */
+void sr_score_job_describe(const sr_score_job *j, FILE *f, const char *command);
+/* One line: time, seconds per slice and the network / consistency shares. */
+void sr_score_job_report(const sr_score_job *j, FILE *f, double secs, const char *out_path);
+/* The settings that decide the output, as comma-separated JSON members. */
+void sr_score_job_settings_json(const sr_score_job *j, FILE *f);
+
+/* The path of the posterior std for output OUT: --std-out, else OUT with
+ * "_std" before its extension. malloc'ed; NULL when out of memory. */
+char *sr_score_std_path(const char *out_path);
 
 #endif

@@ -14,6 +14,7 @@
 static const char *model_path, *in_path, *out_path;
 static const char *sigma_text;
 static int backend_choice;
+static int precision_choice;
 static int64_t threads;
 
 static const sr_option options[] = {
@@ -23,13 +24,15 @@ static const sr_option options[] = {
      "input image(s) .npy: (H, W), (C, H, W), (N, H, W) for 1-channel models, or (N, C, H, W)",
      NULL, "FILE"},
     {"sigma", 's', SR_OPT_STRING, &sigma_text, NULL,
-     "noise level sigma (Fourier-embedding models) or time label (positional ones)", NULL,
-     "S"},
+     "noise level sigma (Fourier-embedding models) or time label (positional ones)", NULL, "S"},
     {"out", 'o', SR_OPT_STRING, &out_path, NULL, "output .npy, float32, shaped like the input",
      NULL, "FILE"},
-    {"backend", 'b', SR_OPT_CHOICE, &backend_choice, "auto", "where to run", "auto|cpu|cuda",
-     NULL},
+    {"backend", 'b', SR_OPT_CHOICE, &backend_choice, "auto", "where to run", "auto|cpu|cuda", NULL},
     {"threads", 't', SR_OPT_INT, &threads, "0", "CPU threads (0: all cores)", NULL, NULL},
+    {"precision", 0, SR_OPT_CHOICE, &precision_choice, "fp32",
+     "convolution arithmetic: operands rounded to tf32, bf16 or fp16, fp32 accumulation "
+     "(include/scorerecon.h, sr_precision)",
+     "fp32|tf32|bf16|fp16", NULL},
 };
 
 static const sr_command_spec spec = {
@@ -86,6 +89,12 @@ int sr_cmd_score(int argc, char **argv) {
   float *cond = NULL;
   int code = 0;
   if ((s = sr_model_load(ctx, model_path, &model)) != SR_OK) goto fail;
+  {
+    /* the choices are in sr_precision's order */
+    static const sr_precision by_choice[] = {SR_PRECISION_FP32, SR_PRECISION_TF32,
+                                             SR_PRECISION_BF16, SR_PRECISION_FP16};
+    if ((s = sr_model_set_precision(model, by_choice[precision_choice])) != SR_OK) goto fail;
+  }
   sr_model_info info;
   sr_model_get_info(model, &info);
   if ((s = sr_npy_read(ctx, in_path, &in)) != SR_OK) goto fail;

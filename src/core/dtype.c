@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "scorerecon.h"
 
 size_t sr_dtype_size(sr_dtype dtype) {
@@ -39,4 +41,25 @@ const char *sr_backend_name(sr_backend_kind kind) {
   case SR_BACKEND_CUDA: return "cuda";
   }
   return "unknown";
+}
+
+const char *sr_precision_name(sr_precision precision) {
+  switch (precision) {
+  case SR_PRECISION_FP32: return "fp32";
+  case SR_PRECISION_TF32: return "tf32";
+  case SR_PRECISION_BF16: return "bf16";
+  case SR_PRECISION_FP16: return "fp16";
+  }
+  return "unknown";
+}
+
+int sr_precision_from_name(const char *name, sr_precision *out) {
+  static const sr_precision all[] = {SR_PRECISION_FP32, SR_PRECISION_TF32, SR_PRECISION_BF16,
+                                     SR_PRECISION_FP16};
+  for (size_t i = 0; name && i < sizeof all / sizeof all[0]; ++i)
+    if (strcmp(name, sr_precision_name(all[i])) == 0) {
+      *out = all[i];
+      return 0;
+    }
+  return -1;
 }

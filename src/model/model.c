@@ -24,8 +24,8 @@ static sr_status read_config(sr_context *ctx, const char *path, const sr_safeten
                    "checkpoint with tools/convert.py",
                    path);
   if (format && strcmp(format, SR_MODEL_FORMAT) != 0)
-    return sr_fail(ctx, SR_ERR_UNSUPPORTED, "%s: model format \"%s\" (this build reads %s)",
-                   path, format, SR_MODEL_FORMAT);
+    return sr_fail(ctx, SR_ERR_UNSUPPORTED, "%s: model format \"%s\" (this build reads %s)", path,
+                   format, SR_MODEL_FORMAT);
   return sr_ncsnpp_config_parse(ctx, path, config, cfg);
 }
 
@@ -116,6 +116,7 @@ void sr_model_get_info(const sr_model *m, sr_model_info *info) {
   info->image_size = c->image_size;
   info->num_channels = c->num_channels;
   info->centered = c->centered;
+  info->value_max = c->value_max;
   info->sde = sr_sde_kind_name(c->sde);
   info->sigma_min = c->sigma_min, info->sigma_max = c->sigma_max;
   info->beta_min = c->beta_min, info->beta_max = c->beta_max;
@@ -144,6 +145,24 @@ static sr_status ensure_plan(sr_model *m, int n, int h, int w) {
   return SR_OK;
 }
 
+sr_status sr_model_set_precision(sr_model *m, sr_precision precision) {
+  if (precision != SR_PRECISION_FP32 && precision != SR_PRECISION_TF32 &&
+      precision != SR_PRECISION_BF16 && precision != SR_PRECISION_FP16)
+    return sr_fail(m->ctx, SR_ERR_INVALID_ARGUMENT, "precision %d: not an sr_precision",
+                   (int)precision);
+  if (precision == m->precision) return SR_OK;
+  /* the conv workspace (rounded weights on the CPU, half-precision tensors
+   * for cuDNN) depends on it: the next forward plans again */
+  SR_TRY(m->b->ops->synchronize(m->b));
+  release_plan(m);
+  m->precision = precision;
+  return SR_OK;
+}
+
+sr_precision sr_model_get_precision(const sr_model *m) {
+  return m->precision;
+}
+
 static int same_shape_f32(const sr_tensor *t, int64_t n, int64_t c, int64_t h, int64_t w) {
   return t->dtype == SR_DTYPE_F32 && t->shape[0] == n && t->shape[1] == c && t->shape[2] == h &&
          t->shape[3] == w && sr_tensor_is_contiguous(t);
@@ -163,15 +182,15 @@ sr_status sr_model_forward(sr_model *m, const sr_tensor *x, const float *cond, s
                    "%lld) %s",
                    c->num_channels, (long long)n, (long long)ch, (long long)h, (long long)w,
                    sr_dtype_name(x->dtype));
-  if (n < 1 || n > 65535 || h < mult || w < mult || h % mult || w % mult || h > 16384 ||
-      w > 16384)
+  if (n < 1 || n > 65535 || h < mult || w < mult || h % mult || w % mult || h > 16384 || w > 16384)
     return sr_fail(ctx, SR_ERR_SHAPE,
                    "model input of %lldx%lld with batch %lld: H and W must be positive multiples "
                    "of %d (the network halves them %d times)",
                    (long long)h, (long long)w, (long long)n, mult, c->num_resolutions - 1);
   if (!same_shape_f32(out, n, ch, h, w))
-    return sr_fail(ctx, SR_ERR_SHAPE, "model output must be a contiguous float32 tensor shaped "
-                                      "like the input");
+    return sr_fail(ctx, SR_ERR_SHAPE,
+                   "model output must be a contiguous float32 tensor shaped "
+                   "like the input");
   if (x->data == out->data)
     return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "model output must not alias the input");
   for (int64_t s = 0; s < n; ++s) {
@@ -182,12 +201,26 @@ sr_status sr_model_forward(sr_model *m, const sr_tensor *x, const float *cond, s
                      c->embedding_type == SR_EMBED_FOURIER ? " and positive" : "");
     if (c->embedding_type == SR_EMBED_POSITIONAL && c->scale_by_sigma &&
         (v < 0.0f || v >= (float)c->num_scales))
-      return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT, "time label %g of sample %lld is outside [0, %d)",
-                     (double)v, (long long)s, c->num_scales);
+      return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,
+                     "time label %g of sample %lld is outside [0, %d)", (double)v, (long long)s,
+                     c->num_scales);
   }
   SR_TRY(ensure_plan(m, (int)n, (int)h, (int)w));
   return sr_ncsnpp_run(m, 0, (int)n, (int)h, (int)w, (const float *)x->data, cond,
                        (float *)out->data, NULL);
+}
+
+sr_status sr_model_plan_bytes(sr_model *m, int64_t n, int64_t h, int64_t w, size_t *bytes) {
+  const int mult = 1 << (m->net.cfg.num_resolutions - 1);
+  *bytes = 0;
+  if (n < 1 || n > 65535 || h < mult || w < mult || h % mult || w % mult || h > 16384 || w > 16384)
+    return sr_fail(m->ctx, SR_ERR_SHAPE,
+                   "%lldx%lld with batch %lld: H and W must be positive multiples of %d",
+                   (long long)h, (long long)w, (long long)n, mult);
+  sr_ncsnpp_plan plan;
+  SR_TRY(sr_ncsnpp_run(m, 1, (int)n, (int)h, (int)w, NULL, NULL, NULL, &plan));
+  *bytes = plan.arena_bytes + plan.conv_ws_bytes;
+  return SR_OK;
 }
 
 static void say(char *buf, size_t size, size_t *used, const char *fmt, ...)
@@ -229,8 +262,8 @@ sr_status sr_model_describe(sr_context *ctx, const char *path, char *buf, size_t
   static const char *const combine[] = {"sum", "cat"};
   size_t used = 0;
   say(buf, size, &used, "architecture: ncsnpp (NCSN++)\n");
-  say(buf, size, &used, "image: %d x %d x %d channel%s, data %s\n", c->image_size,
-      c->image_size, c->num_channels, c->num_channels == 1 ? "" : "s",
+  say(buf, size, &used, "image: %d x %d x %d channel%s, data %s\n", c->image_size, c->image_size,
+      c->num_channels, c->num_channels == 1 ? "" : "s",
       c->centered ? "centred ([-1, 1])" : "in [0, 1]");
   say(buf, size, &used, "levels: %d, ch_mult (", c->num_resolutions);
   for (int i = 0; i < c->num_resolutions; ++i)
@@ -256,9 +289,8 @@ sr_status sr_model_describe(sr_context *ctx, const char *path, char *buf, size_t
   else
     say(buf, size, &used, "sde: %s, beta %g .. %g, %d scales\n", sr_sde_kind_name(c->sde),
         c->beta_min, c->beta_max, c->num_scales);
-  say(buf, size, &used, "modules: %d, tensors: %d, parameters: %lld (%.2f M)\n",
-      m->net.n_modules, m->net.n_expected, (long long)m->net.num_params,
-      (double)m->net.num_params / 1e6);
+  say(buf, size, &used, "modules: %d, tensors: %d, parameters: %lld (%.2f M)\n", m->net.n_modules,
+      m->net.n_expected, (long long)m->net.num_params, (double)m->net.num_params / 1e6);
   say(buf, size, &used, "FLOPs per forward at %d x %d: %.2f G (batch 1; activations %.1f MB)\n",
       c->image_size, c->image_size, plan.flops / 1e9, (double)plan.arena_bytes / 1048576.0);
   sr_status check = sr_ncsnpp_weights_load(ctx, path, &m->net, st, NULL);

@@ -30,6 +30,7 @@ struct sr_model {
   sr_ncsnpp_firs firs;
   float *weights;       /* backend: the weight block (net.weight_floats) */
   float *fourier_w;     /* host copy of GaussianFourierProjection.W (nf), or NULL */
+  sr_precision precision; /* of every convolution (sr_model_set_precision) */
   double flops_native;  /* one sample at image_size */
   /* planned memory, for plan.{n, h, w} */
   sr_ncsnpp_plan plan;

@@ -55,6 +55,7 @@ typedef struct sr_ncsnpp_config {
   int image_size;
   int num_channels;
   int centered;
+  double value_max; /* data lie in [0, value_max] (default 1): the sampler clips there */
   /* SDE */
   sr_sde_kind sde;
   double sigma_min, sigma_max;
@@ -87,8 +88,18 @@ typedef enum {
 /* Parameter slots of a module (indices into sr_module.p). */
 enum {
   /* SR_MOD_RESBLOCK */
-  SR_P_GN0_W, SR_P_GN0_B, SR_P_CONV0_W, SR_P_CONV0_B, SR_P_DENSE_W, SR_P_DENSE_B,
-  SR_P_GN1_W, SR_P_GN1_B, SR_P_CONV1_W, SR_P_CONV1_B, SR_P_SKIP_W, SR_P_SKIP_B,
+  SR_P_GN0_W,
+  SR_P_GN0_B,
+  SR_P_CONV0_W,
+  SR_P_CONV0_B,
+  SR_P_DENSE_W,
+  SR_P_DENSE_B,
+  SR_P_GN1_W,
+  SR_P_GN1_B,
+  SR_P_CONV1_W,
+  SR_P_CONV1_B,
+  SR_P_SKIP_W,
+  SR_P_SKIP_B,
   SR_P_RESBLOCK_COUNT
 };
 enum { SR_P_ATTN_GN_W, SR_P_ATTN_GN_B, SR_P_QKV_W, SR_P_QKV_B, SR_P_OUT_W, SR_P_OUT_B };
@@ -102,10 +113,10 @@ enum { SR_P_W, SR_P_B };
 typedef struct sr_module {
   sr_module_kind kind;
   int in_ch, out_ch;
-  int up, down;      /* resblock (biggan) */
-  int with_conv;     /* down/upsample */
-  int has_skip;      /* resblock: Conv_2 (biggan) or NIN_0 (ddpm) */
-  int ksize;         /* conv: 3 or 1 */
+  int up, down;  /* resblock (biggan) */
+  int with_conv; /* down/upsample */
+  int has_skip;  /* resblock: Conv_2 (biggan) or NIN_0 (ddpm) */
+  int ksize;     /* conv: 3 or 1 */
   /* float offsets into the model's weight block, SR_PARAM_ABSENT if none */
   size_t p[SR_MODULE_MAX_PARAMS];
 } sr_module;

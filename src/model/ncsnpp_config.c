@@ -23,8 +23,8 @@ typedef struct parser {
 static const sr_json *member(parser *p, const char *key, int required, sr_status *st) {
   const sr_json *v = sr_json_get(p->section, key);
   if (!v && required)
-    *st = sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.%s.%s is missing", p->what,
-                  p->section_name, key);
+    *st = sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.%s.%s is missing", p->what, p->section_name,
+                  key);
   return v;
 }
 
@@ -107,9 +107,9 @@ static sr_status get_choice(parser *p, const char *key, int required, int dflt,
     strncat(allowed, names[i], sizeof allowed - strlen(allowed) - 1);
     if (i + 1 < count) strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
   }
-  return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.%s.%s is %s%s%s, expected one of: %s",
-                 p->what, p->section_name, key, s ? "\"" : "", s ? s : "not a string",
-                 s ? "\"" : "", allowed);
+  return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.%s.%s is %s%s%s, expected one of: %s", p->what,
+                 p->section_name, key, s ? "\"" : "", s ? s : "not a string", s ? "\"" : "",
+                 allowed);
 }
 
 /* An array of numbers into out[max]; *count elements. */
@@ -204,11 +204,11 @@ static sr_status validate(parser *p, const sr_ncsnpp_config *c) {
     return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.model.ch_mult is empty", w);
   for (int i = 0; i < c->num_resolutions; ++i)
     if (c->ch_mult[i] < 1 || c->ch_mult[i] > 64)
-      return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.model.ch_mult[%d] = %d is out of range",
-                     w, i, c->ch_mult[i]);
+      return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.model.ch_mult[%d] = %d is out of range", w,
+                     i, c->ch_mult[i]);
   if (c->num_res_blocks < 1 || c->num_res_blocks > 64)
-    return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.model.num_res_blocks = %d is out of range",
-                   w, c->num_res_blocks);
+    return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.model.num_res_blocks = %d is out of range", w,
+                   c->num_res_blocks);
   if (c->fir && (c->fir_len < 1 || c->fir_len > SR_FIR_MAX_TAPS))
     return sr_fail(p->ctx, SR_ERR_UNSUPPORTED,
                    "%s: config.model.fir_kernel has %d taps (1 to %d supported)", w, c->fir_len,
@@ -227,8 +227,8 @@ static sr_status validate(parser *p, const sr_ncsnpp_config *c) {
                    "%s: config.data.image_size %d is not divisible by 2^%d (%d levels)", w,
                    c->image_size, c->num_resolutions - 1, c->num_resolutions);
   if (c->num_channels < 1 || c->num_channels > 64)
-    return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.data.num_channels = %d is out of range",
-                   w, c->num_channels);
+    return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: config.data.num_channels = %d is out of range", w,
+                   c->num_channels);
   if (c->embedding_type == SR_EMBED_POSITIONAL && c->nf < 4)
     return sr_fail(p->ctx, SR_ERR_FORMAT, "%s: positional embedding needs nf >= 4", w);
   if (c->sigma_min <= 0.0 || c->sigma_max <= c->sigma_min)
@@ -255,6 +255,12 @@ sr_status sr_ncsnpp_config_parse(sr_context *ctx, const char *what, const char *
   if ((st = get_int(&p, "image_size", 1, 0, &cfg->image_size)) != SR_OK) goto done;
   if ((st = get_int(&p, "num_channels", 1, 0, &cfg->num_channels)) != SR_OK) goto done;
   if ((st = get_bool(&p, "centered", 1, 0, &cfg->centered)) != SR_OK) goto done;
+  if ((st = get_double(&p, "value_max", 0, 1.0, &cfg->value_max)) != SR_OK) goto done;
+  if (!(cfg->value_max > 0.0) || cfg->value_max > 1e6) {
+    st = sr_fail(ctx, SR_ERR_FORMAT, "%s: data.value_max %g must lie in (0, 1e6]", what,
+                 cfg->value_max);
+    goto done;
+  }
   if ((st = section(&p, root, "training")) != SR_OK) goto done;
   {
     static const char *const sdes[] = {"vesde", "vpsde", "subvpsde"};

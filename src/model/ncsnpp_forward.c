@@ -112,6 +112,7 @@ static act *conv_ab(exec *e, act *x, act *ab, int silu, int c_out, int k, int st
   e->st = sr_conv2d_desc_init(e->ctx, &d, e->n, x->c, x->h, x->w, c_out, k, k, stride, pt, pl,
                               pb, pr);
   if (e->st != SR_OK) return NULL;
+  d.precision = e->m->precision; /* the workspace may depend on it: planned with it too */
   act *y = new_act(e, c_out, d.h_out, d.w_out);
   if (!y) return NULL;
   e->flops += 2.0 * e->n * c_out * d.h_out * d.w_out * (double)x->c * k * k;

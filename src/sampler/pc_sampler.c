@@ -214,7 +214,9 @@ sr_status sr_pc_score(sr_pc_state *ps, float t, double sigma) {
     ps->t_host[k] = t;
   }
   const double t0 = sr_pc_clock(ps);
+  sr_backend_range_push(ps->b, SR_RANGE_NETWORK);
   sr_status st = ps->score(ps->score_user, ps->x, ps->sigma_host, ps->t_host, ps->nb, ps->s);
+  sr_backend_range_pop(ps->b);
   ps->stats->network_s += sr_pc_clock(ps) - t0;
   ps->stats->score_evals += ps->nb;
   return st;
@@ -224,8 +226,10 @@ static sr_status consistency(sr_sampler *s, sr_pc_state *ps, sr_draw_purpose pur
                              double m, double sigma, double lambda, int final) {
   sr_consistency_noise noise = {s->p.seed, ps->items, purpose, step};
   const double t0 = sr_pc_clock(ps);
+  sr_backend_range_push(s->b, SR_RANGE_CONSISTENCY);
   sr_status st = sr_consistency_apply(s->cons, ps->x, ps->nb, final ? NULL : &noise, m,
                                       final ? 0.0 : sigma, lambda, final);
+  sr_backend_range_pop(s->b);
   s->stats.consistency_s += sr_pc_clock(ps) - t0;
   s->stats.consistency_calls += 1;
   return st;
@@ -278,7 +282,10 @@ sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_ite
 
   {
     const double t0 = sr_pc_clock(&ps);
-    SR_TRY(sr_consistency_set_batch(s->cons, y, nb));
+    sr_backend_range_push(b, SR_RANGE_CONSISTENCY);
+    sr_status st = sr_consistency_set_batch(s->cons, y, nb);
+    sr_backend_range_pop(b);
+    SR_TRY(st);
     s->stats.consistency_s += sr_pc_clock(&ps) - t0;
   }
   /* x = prior_std z0 (VE: sigma_max z0). */
@@ -295,14 +302,20 @@ sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_ite
     SR_TRY(consistency(s, &ps, SR_DRAW_CONSISTENCY_BEFORE_CORRECTOR, (uint32_t)i, m, sigma,
                        p->lambda, 0));
     /* (b) Langevin corrector at t_i */
-    SR_TRY(sr_corrector_steps(&ps, p->corrector, t, sigma, p->snr, p->corrector_steps,
-                              p->batch_norm_average, (uint32_t)i));
+    sr_backend_range_push(b, SR_RANGE_CORRECTOR);
+    sr_status st = sr_corrector_steps(&ps, p->corrector, t, sigma, p->snr, p->corrector_steps,
+                                      p->batch_norm_average, (uint32_t)i);
+    sr_backend_range_pop(b);
+    SR_TRY(st);
     if (p->predictor != SR_PREDICTOR_NONE) {
       /* (c) x = C(x; m y + sigma T z3, lambda), a fresh z3 and the same sigma */
       SR_TRY(consistency(s, &ps, SR_DRAW_CONSISTENCY_BEFORE_PREDICTOR, (uint32_t)i, m, sigma,
                          p->lambda, 0));
       /* (d) predictor from t_i */
-      SR_TRY(sr_predictor_step(&ps, p->predictor, t, (uint32_t)i));
+      sr_backend_range_push(b, SR_RANGE_PREDICTOR);
+      st = sr_predictor_step(&ps, p->predictor, t, (uint32_t)i);
+      sr_backend_range_pop(b);
+      SR_TRY(st);
     }
     report(s, nb, i + 1);
   }
@@ -311,9 +324,12 @@ sr_status sr_sampler_run_batch(sr_sampler *s, const void *y, const sr_sample_ite
     const float t = (float)p->eps;
     double m, std;
     sr_sde_marginal(&p->sde, t, &m, &std);
-    SR_TRY(sr_pc_score(&ps, t, (double)(float)std));
+    sr_backend_range_push(b, SR_RANGE_FINAL_DENOISE);
+    sr_status st = sr_pc_score(&ps, t, (double)(float)std);
     const sr_sde_update u = sr_sde_tweedie(&p->sde, t);
-    SR_TRY(b->ops->axpby(b, ps.x, ps.s, nb * s->n, u.b, u.a));
+    if (st == SR_OK) st = b->ops->axpby(b, ps.x, ps.s, nb * s->n, u.b, u.a);
+    sr_backend_range_pop(b);
+    SR_TRY(st);
   }
   /* Last consistency with the noise-free y. */
   SR_TRY(consistency(s, &ps, SR_DRAW_GENERIC, 0, 1.0, 0.0, p->lambda_final, 1));

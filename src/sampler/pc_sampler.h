@@ -107,6 +107,17 @@ typedef struct sr_sampler_stats {
   uint64_t items; /* items sampled */
 } sr_sampler_stats;
 
+/* Names of the profiler ranges (sr_backend_range_push: NVTX on the CUDA
+ * backend) the sampler opens around its phases, so an Nsight Systems
+ * profile splits a run the way sr_sampler_stats does. network nests inside
+ * corrector, predictor and final-denoise; consistency (each step, and the
+ * per-batch setup of the known data) stands on its own. */
+#define SR_RANGE_NETWORK "sampler/network"
+#define SR_RANGE_CONSISTENCY "sampler/consistency"
+#define SR_RANGE_CORRECTOR "sampler/corrector"
+#define SR_RANGE_PREDICTOR "sampler/predictor"
+#define SR_RANGE_FINAL_DENOISE "sampler/final-denoise"
+
 /* Reported after each noise level and at the end of each batch. */
 typedef struct sr_sampler_progress {
   size_t items_done, items_total; /* over a whole sr_sampler_reconstruct */

@@ -12,38 +12,24 @@
 
 #include "backend/backend.h"
 #include "test_util.h"
+#include "backend_pair.h"
 
-typedef struct pair {
-  sr_context *cpu_ctx, *gpu_ctx;
-  sr_backend *cpu, *gpu;
-  uint32_t seed;
-} pair;
+typedef sr_test_pair pair;
 
-static uint32_t rng_state;
-static float frand(void) {
-  rng_state = rng_state * 1664525u + 1013904223u;
-  return ((float)(rng_state >> 8) / 16777216.0f) * 4.0f - 2.0f;
-}
-
+/* Inputs in [-2, 2). */
 static float *random_host(size_t n) {
-  float *x = (float *)malloc(n * sizeof *x);
-  for (size_t i = 0; i < n; ++i) x[i] = frand();
-  return x;
+  return sr_test_random(n, 2.0f);
 }
 
 static float *to_device(pair *p, const float *host, size_t n) {
-  void *d = NULL;
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->alloc(p->gpu, n * sizeof(float), &d));
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->upload(p->gpu, d, host, n * sizeof(float)));
-  return (float *)d;
+  return (float *)sr_test_upload(p, host, n * sizeof(float));
 }
 
 static void from_device(pair *p, float *host, const float *dev, size_t n) {
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->download(p->gpu, host, dev, n * sizeof(float)));
+  sr_test_download(p, host, dev, n * sizeof(float));
 }
 
-static void expect_close(const char *op, size_t n, const float *got, const float *ref,
-                         double tol) {
+static void expect_close(const char *op, size_t n, const float *got, const float *ref, double tol) {
   double err = sr_test_rel_l2(got, ref, n);
   CHECK_MSG(err <= tol, "%s (n=%zu): relative L2 error %.3g > %.3g", op, n, err, tol);
 }
@@ -51,11 +37,11 @@ static void expect_close(const char *op, size_t n, const float *got, const float
 /* Runs one elementwise op on both backends with the same inputs x, y, z
  * (z is the in/out operand) and compares the outputs. */
 typedef enum { OP_FILL, OP_SCALE, OP_AXPBY, OP_AXPBYPGZ, OP_MUL, OP_CLAMP, OP_BATCHED } ew_op;
-static const char *ew_names[] = {"fill", "scale", "axpby", "axpbypgz", "mul", "clamp",
-                                 "axpby_batched"};
+static const char *ew_names[] = {"fill", "scale", "axpby",        "axpbypgz",
+                                 "mul",  "clamp", "axpby_batched"};
 
-static sr_status run_ew(sr_backend *b, ew_op op, float *z, const float *x, const float *y,
-                        size_t n, size_t nslices) {
+static sr_status run_ew(sr_backend *b, ew_op op, float *z, const float *x, const float *y, size_t n,
+                        size_t nslices) {
   const float alpha[3] = {0.7f, -1.25f, 0.0f}, beta[3] = {1.5f, 0.5f, -2.0f};
   switch (op) {
   case OP_FILL: return b->ops->fill(b, z, n, -3.5f);
@@ -164,25 +150,8 @@ static void test_memory(pair *p, size_t n) {
 
 int main(void) {
   pair p = {0};
-  const char *seed_env = getenv("SR_TEST_SEED");
-  p.seed = seed_env ? (uint32_t)strtoul(seed_env, NULL, 10) : (uint32_t)time(NULL);
-  rng_state = p.seed;
-  printf("test_backend_ops: seed %u (set SR_TEST_SEED to reproduce)\n", p.seed);
-
-  sr_context_options o = sr_context_options_default();
-  o.backend = SR_BACKEND_CUDA;
-  sr_status st = sr_context_create(&o, &p.gpu_ctx);
-  if (st == SR_ERR_NO_DEVICE) {
-    printf("skipped: %s\n", sr_context_last_error(p.gpu_ctx));
-    sr_context_destroy(p.gpu_ctx);
-    return SR_TEST_SKIP;
-  }
-  CHECK_OK(p.gpu_ctx, st);
-  o.backend = SR_BACKEND_CPU;
-  CHECK_OK(p.cpu_ctx, sr_context_create(&o, &p.cpu_ctx));
-  if (sr_test_failures) return sr_test_finish("test_backend_ops");
-  p.cpu = sr_context_get_backend(p.cpu_ctx);
-  p.gpu = sr_context_get_backend(p.gpu_ctx);
+  int rc = sr_test_pair_open(&p, "test_backend_ops");
+  if (rc >= 0) return rc;
 
   /* Odd sizes straddle block (256), chunk (4096) and grid-stride boundaries. */
   const size_t sizes[] = {3, 255, 257, 4097, 70001};
@@ -194,7 +163,6 @@ int main(void) {
     test_randn(&p, sizes[k], 1);
     test_randn(&p, sizes[k], 5);
   }
-  sr_context_destroy(p.cpu_ctx);
-  sr_context_destroy(p.gpu_ctx);
+  sr_test_pair_close(&p);
   return sr_test_finish("test_backend_ops");
 }

@@ -21,34 +21,22 @@
 #include "operators/ct_geometry.h"
 #include "operators/ct_parallel.h"
 #include "test_util.h"
+#include "backend_pair.h"
 
-typedef struct pair {
-  sr_context *cpu_ctx, *gpu_ctx;
-  sr_backend *cpu, *gpu;
-} pair;
-
-static uint32_t rng_state;
-static float frand(void) {
-  rng_state = rng_state * 1664525u + 1013904223u;
-  return ((float)(rng_state >> 8) / 16777216.0f) * 2.0f - 1.0f;
-}
+typedef sr_test_pair pair;
 
 static float *random_host(size_t n) {
-  float *x = (float *)malloc(n * sizeof *x);
-  for (size_t i = 0; i < n; ++i) x[i] = frand();
-  return x;
+  return sr_test_random(n, 1.0f);
 }
 
 static float *to_device(pair *p, const float *host, size_t n) {
-  void *d = NULL;
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->alloc(p->gpu, n * sizeof(float), &d));
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->upload(p->gpu, d, host, n * sizeof(float)));
-  return (float *)d;
+  return (float *)sr_test_upload(p, host, n * sizeof(float));
 }
 
+/* The device array back on the host, malloc'ed. */
 static float *from_device(pair *p, const float *dev, size_t n) {
   float *h = (float *)malloc(n * sizeof *h);
-  CHECK_OK(p->gpu_ctx, p->gpu->ops->download(p->gpu, h, dev, n * sizeof(float)));
+  sr_test_download(p, h, dev, n * sizeof(float));
   return h;
 }
 
@@ -162,25 +150,8 @@ static void run_case(pair *p, const ct_case *tc) {
 
 int main(void) {
   pair p = {0};
-  const char *seed_env = getenv("SR_TEST_SEED");
-  uint32_t seed = seed_env ? (uint32_t)strtoul(seed_env, NULL, 10) : (uint32_t)time(NULL);
-  rng_state = seed;
-  printf("test_ct_ops: seed %u (set SR_TEST_SEED to reproduce)\n", seed);
-
-  sr_context_options o = sr_context_options_default();
-  o.backend = SR_BACKEND_CUDA;
-  sr_status st = sr_context_create(&o, &p.gpu_ctx);
-  if (st == SR_ERR_NO_DEVICE) {
-    printf("skipped: %s\n", sr_context_last_error(p.gpu_ctx));
-    sr_context_destroy(p.gpu_ctx);
-    return SR_TEST_SKIP;
-  }
-  CHECK_OK(p.gpu_ctx, st);
-  o.backend = SR_BACKEND_CPU;
-  CHECK_OK(p.cpu_ctx, sr_context_create(&o, &p.cpu_ctx));
-  if (sr_test_failures) return sr_test_finish("test_ct_ops");
-  p.cpu = sr_context_get_backend(p.cpu_ctx);
-  p.gpu = sr_context_get_backend(p.gpu_ctx);
+  int rc = sr_test_pair_open(&p, "test_ct_ops");
+  if (rc >= 0) return rc;
 
   static const double mixed[] = {0.0, 1.5707963267948966, 2.7, 0.4, 3.9, -0.8, 0.7853981633974483};
   const ct_case cases[] = {
@@ -193,7 +164,6 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) run_case(&p, &cases[i]);
 
-  sr_context_destroy(p.cpu_ctx);
-  sr_context_destroy(p.gpu_ctx);
+  sr_test_pair_close(&p);
   return sr_test_finish("test_ct_ops");
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "backend/backend.h"
+#include "core/precision.h"
 
 static void ref_conv2d(const sr_conv2d_desc *d, const float *x, const float *w,
                        const float *bias, const float *bias_nc, const float *residual,
@@ -32,6 +33,40 @@ static void ref_conv2d(const sr_conv2d_desc *d, const float *x, const float *w,
           if (bias_nc) acc += bias_nc[(size_t)n * d->c_out + co];
           if (residual) acc += residual[o];
           y[o] = (float)(scale * acc);
+        }
+}
+
+/* conv2d in d->precision (backend.h): operands rounded by
+ * src/core/precision.h (tested on its own against known bit patterns and
+ * an independent frexp/nearbyint rounding), the products summed in double,
+ * the sum rounded to float and then, for bf16/fp16, to the format; the
+ * epilogue in double. skip_operands / skip_output leave out one of the two
+ * roundings: the wrong answers a test must be able to tell apart. */
+static void ref_conv2d_prec(const sr_conv2d_desc *d, const float *x, const float *w,
+                            const float *bias, const float *bias_nc, const float *residual,
+                            float scale, int skip_operands, int skip_output, float *y) {
+  const int p = d->precision;
+  for (int n = 0; n < d->n; ++n)
+    for (int co = 0; co < d->c_out; ++co)
+      for (int oy = 0; oy < d->h_out; ++oy)
+        for (int ox = 0; ox < d->w_out; ++ox) {
+          double acc = 0.0;
+          for (int ci = 0; ci < d->c_in; ++ci)
+            for (int i = 0; i < d->kh; ++i)
+              for (int j = 0; j < d->kw; ++j) {
+                int iy = oy * d->stride + i - d->pad_top, ix = ox * d->stride + j - d->pad_left;
+                if (iy < 0 || iy >= d->h || ix < 0 || ix >= d->w) continue;
+                float xv = x[(((size_t)n * d->c_in + ci) * d->h + iy) * d->w + ix];
+                float wv = w[(((size_t)co * d->c_in + ci) * d->kh + i) * d->kw + j];
+                if (!skip_operands) xv = sr_round_operand(xv, p), wv = sr_round_operand(wv, p);
+                acc += (double)xv * wv;
+              }
+          size_t o = (((size_t)n * d->c_out + co) * d->h_out + oy) * d->w_out + ox;
+          double v = skip_output ? acc : (double)sr_round_output((float)acc, p);
+          if (bias) v += bias[co];
+          if (bias_nc) v += bias_nc[(size_t)n * d->c_out + co];
+          if (residual) v += residual[o];
+          y[o] = (float)(scale * v);
         }
 }
 

@@ -7,7 +7,17 @@
  *                      backend; exit 77 when no GPU answers. In the
  *                      emulation build this runs in three thread orders.
  * Tolerance: relative L2 <= 1e-5 per output (fp32 with different summation
- * orders). SR_TEST_SEED reproduces a run. */
+ * orders). SR_TEST_SEED reproduces a run.
+ *
+ * Reduced precision (test_conv_precision): conv2d in tf32, bf16 and fp16
+ * against ref_conv2d_prec. The CPU backend and the plain CUDA kernel (the
+ * emulation build, or SR_CUDA_PLAIN_CONV=1 on a GPU) must implement the
+ * rounding exactly: tf32 to 1e-5 relative L2; bf16/fp16, whose output
+ * rounding turns fp32 summation noise into an occasional whole unit in the
+ * last place, with at most 1% of outputs off by more than that noise. The
+ * test first checks that this criterion rejects a convolution that skips
+ * either rounding. cuDNN on a GPU computes the same thing with its own
+ * tensor-core conversions: there only an error bound per format, printed. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <string.h>
@@ -79,6 +89,91 @@ static float *conv_on(sr_backend *b, const sr_conv2d_desc *d, const float *x, co
   return y;
 }
 
+/* Fraction of outputs farther from ref than float32 summation noise,
+ * 1e-4 x the rms of ref's finite values (equal values, infinities included,
+ * and NaN against NaN count as matches). */
+static double mismatch_fraction(const float *got, const float *ref, size_t n) {
+  double ss = 0.0;
+  size_t finite = 0, bad = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (isfinite(ref[i])) ss += (double)ref[i] * ref[i], ++finite;
+  const double tol = 1e-4 * sqrt(ss / (double)(finite ? finite : 1));
+  for (size_t i = 0; i < n; ++i) {
+    if (got[i] == ref[i] || (isnan(got[i]) && isnan(ref[i]))) continue;
+    if (!(fabs((double)got[i] - ref[i]) <= tol)) ++bad;
+  }
+  return (double)bad / (double)(n ? n : 1);
+}
+
+/* Whether `got` implements d->precision exactly (see the header). */
+static int precision_ok(int precision, const float *got, const float *ref, size_t n,
+                        double *measure) {
+  if (sr_precision_rounds_output(precision)) {
+    *measure = mismatch_fraction(got, ref, n);
+    return *measure <= 0.01;
+  }
+  *measure = sr_test_rel_l2(got, ref, n);
+  return *measure <= 1e-5;
+}
+
+/* Whether this CUDA backend's convolutions are cuDNN's on a real GPU: then
+ * reduced precision is checked against error bounds only. */
+static int cudnn_on_gpu(const under_test *t) {
+  const sr_build_info *bi = sr_get_build_info();
+  return t->cpu && bi->cudnn_compiled && !bi->cuda_emulated && !getenv("SR_CUDA_PLAIN_CONV");
+}
+
+static void test_conv_precision(under_test *t, int precision, int n, int ci, int h, int w, int co,
+                                int k, int stride, int pt, int pl, int pb, int pr, int epi,
+                                float x_scale) {
+  const int library = cudnn_on_gpu(t);
+  if (library && x_scale > 100.0f) return; /* overflow: only where the rounding is ours */
+  sr_conv2d_desc d;
+  CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pt, pl, pb, pr));
+  d.precision = precision;
+  size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
+  size_t ny = (size_t)n * co * d.h_out * d.w_out;
+  float *x = rnd(nx, x_scale, 0.0f), *wt = rnd(nw, 0.3f, 0.0f);
+  float *bias = epi & 1 ? rnd((size_t)co, 1.0f, 0.0f) : NULL;
+  float *bias_nc = epi & 2 ? rnd((size_t)n * co, 1.0f, 0.0f) : NULL;
+  float *res = epi & 4 ? rnd(ny, 1.0f, 0.0f) : NULL;
+  float scale = epi & 8 ? 0.70710678f : 1.0f;
+  float *ref = (float *)malloc(ny * sizeof *ref), *wrong = (float *)malloc(ny * sizeof *wrong);
+  ref_conv2d_prec(&d, x, wt, bias, bias_nc, res, scale, 0, 0, ref);
+  char what[200];
+  snprintf(what, sizeof what, "%s conv2d %s (%d,%d,%d,%d)->%d k%d s%d pad %d,%d,%d,%d epi %d",
+           t->b->ops->name, sr_precision_name((sr_precision)precision), n, ci, h, w, co, k, stride,
+           pt, pl, pb, pr, epi);
+  double m = 0.0;
+  /* the criterion can fail: it rejects each rounding left out */
+  for (int skip = 0; skip < 2 && !library; ++skip) {
+    if (skip == 1 && !sr_precision_rounds_output(precision)) break;
+    ref_conv2d_prec(&d, x, wt, bias, bias_nc, res, scale, skip == 0, skip == 1, wrong);
+    CHECK_MSG(!precision_ok(precision, wrong, ref, ny, &m),
+              "%s: a conv without the %s rounding passes the check (%.3g)", what,
+              skip == 0 ? "operand" : "output", m);
+  }
+  float *got = conv_on(t->b, &d, x, wt, bias, bias_nc, res, scale);
+  if (library) {
+    const double bound = precision == SR_PRECISION_TF32   ? 2e-3
+                         : precision == SR_PRECISION_BF16 ? 1.6e-2
+                                                          : 2e-3;
+    m = sr_test_rel_l2(got, ref, ny);
+    printf("%s: cuDNN relative L2 %.3g against the rounding reference (bound %.3g)\n", what, m,
+           bound);
+    CHECK_MSG(m <= bound, "%s: relative L2 %.3g > %.3g", what, m, bound);
+  } else {
+    CHECK_MSG(precision_ok(precision, got, ref, ny, &m), "%s: %s %.3g", what,
+              sr_precision_rounds_output(precision) ? "mismatch fraction" : "relative L2", m);
+    if (t->cpu) {
+      float *cpu = conv_on(t->cpu, &d, x, wt, bias, bias_nc, res, scale);
+      CHECK_MSG(precision_ok(precision, got, cpu, ny, &m), "%s vs CPU: %.3g", what, m);
+      free(cpu);
+    }
+  }
+  free(got), free(ref), free(wrong), free(x), free(wt), free(bias), free(bias_nc), free(res);
+}
+
 static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k, int stride,
                       int pt, int pl, int pb, int pr, int epi) {
   sr_conv2d_desc d;
@@ -110,13 +205,14 @@ static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k,
  * then conv, and bit for bit against group_norm then conv2d on the same
  * backend (the fused path must round the same). Skipped where the backend
  * has no fused ops. */
-static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co, int k,
-                             int stride, int pad, int silu) {
+static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co, int k, int stride,
+                             int pad, int silu, int precision) {
   sr_backend *b = t->b;
   if (!b->ops->conv2d_normed || !b->ops->group_norm_coeffs) return;
   sr_conv2d_desc d;
   CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pad, pad, pad,
                                        pad));
+  d.precision = precision;
   const size_t groups = ci / 4 < 32 ? (size_t)ci / 4 : 32;
   const size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
   const size_t ny = (size_t)n * co * d.h_out * d.w_out;
@@ -125,7 +221,7 @@ static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co,
   float *res = rnd(ny, 1.0f, 0.0f);
   float *xn = (float *)malloc(nx * sizeof *xn), *ref = (float *)malloc(ny * sizeof *ref);
   ref_group_norm(x, (size_t)n, (size_t)ci, (size_t)h * w, groups, g, bt, 1e-6f, silu, xn);
-  ref_conv2d(&d, xn, wt, bias, NULL, res, 0.5f, ref);
+  ref_conv2d_prec(&d, xn, wt, bias, NULL, res, 0.5f, 0, 0, ref);
 
   float *dx = dev(t, b, x, nx), *dw = dev(t, b, wt, nw), *db = dev(t, b, bias, (size_t)co);
   float *dg = dev(t, b, g, (size_t)ci), *dbt = dev(t, b, bt, (size_t)ci), *dr = dev(t, b, res, ny);
@@ -147,10 +243,20 @@ static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co,
   float *got = (float *)malloc(ny * sizeof *got), *got2 = (float *)malloc(ny * sizeof *got2);
   back(b, got, dy, ny);
   back(b, got2, dy2, ny);
+  if (precision != SR_PRECISION_FP32) {
+    /* rounding turns the last-bit differences between the float GroupNorm
+     * and ref_group_norm's double into whole units of the format: the
+     * reference rounds the backend's own normalised input (group_norm is
+     * checked against ref_group_norm on its own) */
+    back(b, xn, dxn, nx);
+    ref_conv2d_prec(&d, xn, wt, bias, NULL, res, 0.5f, 0, 0, ref);
+  }
   char what[160];
-  snprintf(what, sizeof what, "%s conv2d_normed (%d,%d,%d,%d)->%d k%d s%d pad %d silu %d",
-           b->ops->name, n, ci, h, w, co, k, stride, pad, silu);
-  expect(what, got, ref, ny, 1e-5);
+  snprintf(what, sizeof what, "%s conv2d_normed %s (%d,%d,%d,%d)->%d k%d s%d pad %d silu %d",
+           b->ops->name, sr_precision_name((sr_precision)precision), n, ci, h, w, co, k, stride,
+           pad, silu);
+  double m = 0.0;
+  CHECK_MSG(precision_ok(precision, got, ref, ny, &m), "%s: %.3g", what, m);
   CHECK_MSG(memcmp(got, got2, ny * sizeof(float)) == 0,
             "%s: differs from group_norm + conv2d", what);
   release(b, dx), release(b, dw), release(b, db), release(b, dg), release(b, dbt);
@@ -382,9 +488,24 @@ int main(int argc, char **argv) {
   /* GroupNorm folded into the conv: 3x3 (direct path, a width that is no
    * multiple of the tile), 1x1 (attention's projection, no SiLU), stride 2
    * (im2col path) */
-  test_conv_normed(&t, 2, 32, 9, 13, 32, 3, 1, 1, 1);
-  test_conv_normed(&t, 2, 64, 5, 5, 192, 1, 1, 0, 0);
-  test_conv_normed(&t, 1, 16, 12, 12, 8, 3, 2, 1, 1);
+  test_conv_normed(&t, 2, 32, 9, 13, 32, 3, 1, 1, 1, SR_PRECISION_FP32);
+  test_conv_normed(&t, 2, 64, 5, 5, 192, 1, 1, 0, 0, SR_PRECISION_FP32);
+  test_conv_normed(&t, 1, 16, 12, 12, 8, 3, 2, 1, 1, SR_PRECISION_FP32);
+
+  /* reduced precision on each conv path: 3x3 (the CPU's direct path) with
+   * every epilogue term; 1x1; stride 2 (im2col); the asymmetric padding that
+   * cuDNN leaves to the plain kernel; fp16 sums past 65504 (inf); and the
+   * fused GroupNorm conv, which rounds the activated input */
+  for (int p = SR_PRECISION_TF32; p <= SR_PRECISION_FP16; ++p) {
+    test_conv_precision(&t, p, 2, 32, 10, 12, 64, 3, 1, 1, 1, 1, 1, 15, 1.0f);
+    test_conv_precision(&t, p, 2, 96, 8, 8, 32, 1, 1, 0, 0, 0, 0, 13, 1.0f);
+    test_conv_precision(&t, p, 3, 32, 17, 17, 32, 3, 2, 0, 0, 0, 0, 1, 1.0f);
+    test_conv_precision(&t, p, 1, 32, 16, 16, 64, 3, 2, 0, 0, 1, 1, 5, 1.0f);
+    test_conv_precision(&t, p, 2, 8, 9, 100, 1, 3, 1, 1, 1, 1, 1, 15, 1.0f);
+    test_conv_normed(&t, 2, 32, 9, 13, 32, 3, 1, 1, 1, p);
+    test_conv_normed(&t, 1, 16, 12, 12, 8, 3, 2, 1, 1, p);
+  }
+  test_conv_precision(&t, SR_PRECISION_FP16, 1, 32, 8, 8, 16, 3, 1, 1, 1, 1, 1, 1, 3e4f);
 
   test_group_norm(&t, 2, 64, 144, 1, 0);
   test_group_norm(&t, 2, 64, 144, 0, 1);

@@ -3,7 +3,7 @@
 # matches the golden of the original score_sde_pytorch code, a float64 input
 # gives the same bits, and bad inputs (wrong shape, NaN, missing or truncated
 # model, missing input) fail with exit 1 and one line naming the file, with
-# no output written.
+# no output written; --precision bf16 stays near the fp32 output.
 # Usage: test_score_cli.sh SCORERECON SCORE_CLI_SAMPLES DATA_DIR
 SCORERECON=$1
 SAMPLES=$2
@@ -25,6 +25,22 @@ run "$SCORERECON" score -m "$MODEL" -i "$WORK/x64.npy" -s "$SIGMA" -o "$WORK/s64
 expect_rc 0 "score on a float64 input"
 run "$SAMPLES" compare "$WORK/s64.npy" "$WORK/s.npy" 0
 expect_rc 0 "a float64 input gives the float32 input's result ($out)"
+
+# --precision: bf16 convolutions stay within their measured error of fp32
+# (about 1e-2 on this model, see test_ncsnpp_precision) and are not fp32
+run "$SCORERECON" score --model "$MODEL" --in "$WORK/x.npy" --sigma "$SIGMA" \
+  --out "$WORK/s_bf16.npy" --backend cpu --precision bf16
+expect_rc 0 "score --precision bf16"
+expect_no_error "score --precision bf16"
+run "$SAMPLES" compare "$WORK/s_bf16.npy" "$WORK/s.npy" 4e-2
+expect_rc 0 "bf16 output near the fp32 one ($out)"
+run "$SAMPLES" compare "$WORK/s_bf16.npy" "$WORK/s.npy" 1e-4
+expect_rc 1 "bf16 output is not the fp32 one ($out)"
+run "$SCORERECON" score --model "$MODEL" --in "$WORK/x.npy" --sigma "$SIGMA" \
+  --out "$WORK/s_fp64.npy" --precision fp64
+expect_rc 2 "score --precision fp64"
+expect_one_error "^scorerecon score: --precision expects one of fp32\|tf32\|bf16\|fp16" \
+  "score --precision fp64"
 
 # bad_input NAME MODEL INPUT REGEX: exit 1, one line on stderr naming the file, no output
 bad_input() {

@@ -17,30 +17,21 @@
 #include "operators/mri_mask.h"
 #include "operators/tv_recon.h"
 #include "test_util.h"
+#include "backend_pair.h"
 
-typedef struct pair {
-  sr_context *cctx, *gctx;
-  sr_backend *cpu, *gpu;
-} pair;
+typedef sr_test_pair pair;
 
-static uint32_t rng_state;
 static float frand(void) {
-  rng_state = rng_state * 1664525u + 1013904223u;
-  return ((float)(rng_state >> 8) / 16777216.0f) * 2.0f - 1.0f;
+  return sr_test_frand();
 }
 static float *rnd(size_t n) {
-  float *x = (float *)malloc(n * sizeof *x);
-  for (size_t i = 0; i < n; ++i) x[i] = frand();
-  return x;
+  return sr_test_random(n, 1.0f);
 }
 static void *dev(pair *p, const void *host, size_t bytes) {
-  void *d = NULL;
-  CHECK_OK(p->gctx, p->gpu->ops->alloc(p->gpu, bytes, &d));
-  if (host) CHECK_OK(p->gctx, p->gpu->ops->upload(p->gpu, d, host, bytes));
-  return d;
+  return sr_test_upload(p, host, bytes);
 }
 static void back(pair *p, void *host, const void *d, size_t bytes) {
-  CHECK_OK(p->gctx, p->gpu->ops->download(p->gpu, host, d, bytes));
+  sr_test_download(p, host, d, bytes);
 }
 static void compare(const char *what, const float *g, const float *c, size_t n, double tol) {
   double err = sr_test_rel_l2(g, c, n);
@@ -66,14 +57,14 @@ static void compare(const char *what, const float *g, const float *c, size_t n, 
       const float *x = hx_;                                                                        \
       float *y = yc;                                                                               \
       (void)x, (void)y;                                                                            \
-      CHECK_OK((p)->cctx, call);                                                                   \
+      CHECK_OK((p)->cpu_ctx, call);                                                                \
     }                                                                                              \
     {                                                                                              \
       sr_backend *b = (p)->gpu;                                                                    \
       const float *x = dx;                                                                         \
       float *y = dy;                                                                               \
       (void)x, (void)y;                                                                            \
-      CHECK_OK((p)->gctx, call);                                                                   \
+      CHECK_OK((p)->gpu_ctx, call);                                                                \
     }                                                                                              \
     back((p), yg, dy, (ny) * sizeof(float));                                                       \
     compare((what), yg, yc, (ny), (tol));                                                          \
@@ -172,10 +163,10 @@ static void test_operators(pair *p) {
   mp.kind = SR_MASK_EQUISPACED;
   mp.accel = 3.0;
   mp.center_fraction = 0.1;
-  CHECK_OK(p->cctx, sr_mri_mask_make(p->cctx, &mp, h, w, mask));
+  CHECK_OK(p->cpu_ctx, sr_mri_mask_make(p->cpu_ctx, &mp, h, w, mask));
   sr_operator *oc = NULL, *og = NULL;
-  CHECK_OK(p->cctx, sr_mri_cartesian_create(p->cpu, h, w, mask, &oc));
-  CHECK_OK(p->gctx, sr_mri_cartesian_create(p->gpu, h, w, mask, &og));
+  CHECK_OK(p->cpu_ctx, sr_mri_cartesian_create(p->cpu, h, w, mask, &oc));
+  CHECK_OK(p->gpu_ctx, sr_mri_cartesian_create(p->gpu, h, w, mask, &og));
   if (oc && og) test_operator(p, oc, og, 2);
   /* TV on the MRI operator: 20 iterations, same result within float rounding. */
   if (oc && og) {
@@ -183,14 +174,14 @@ static void test_operators(pair *p) {
     float *x = rnd(n), *yc = (float *)malloc(2 * n * sizeof(float)),
           *xc = (float *)malloc(n * sizeof(float));
     float *xg = (float *)malloc(n * sizeof(float));
-    CHECK_OK(p->cctx, oc->vt->forward(oc, x, yc, 2));
+    CHECK_OK(p->cpu_ctx, oc->vt->forward(oc, x, yc, 2));
     float *dy = (float *)dev(p, yc, 2 * n * sizeof(float)),
           *dx = (float *)dev(p, NULL, n * sizeof(float));
     sr_tv_params tp = sr_tv_params_default();
     tp.iters = 20;
     tp.weight = 0.01;
-    CHECK_OK(p->cctx, sr_tv_reconstruct(oc, yc, xc, 2, &tp, NULL));
-    CHECK_OK(p->gctx, sr_tv_reconstruct(og, dy, dx, 2, &tp, NULL));
+    CHECK_OK(p->cpu_ctx, sr_tv_reconstruct(oc, yc, xc, 2, &tp, NULL));
+    CHECK_OK(p->gpu_ctx, sr_tv_reconstruct(og, dy, dx, 2, &tp, NULL));
     back(p, xg, dx, n * sizeof(float));
     compare("tv (mri, 20 iterations)", xg, xc, n, 1e-4);
     p->gpu->ops->free(p->gpu, dy), p->gpu->ops->free(p->gpu, dx);
@@ -201,39 +192,22 @@ static void test_operators(pair *p) {
   int64_t rows[6] = {0, 3, 6, 9, 12, 15};
   sr_ct_fourier_params cp = {.image_size = 16, .rows = rows, .n_keep = 6};
   oc = og = NULL;
-  CHECK_OK(p->cctx, sr_ct_fourier_create(p->cpu, &cp, &oc));
-  CHECK_OK(p->gctx, sr_ct_fourier_create(p->gpu, &cp, &og));
+  CHECK_OK(p->cpu_ctx, sr_ct_fourier_create(p->cpu, &cp, &oc));
+  CHECK_OK(p->gpu_ctx, sr_ct_fourier_create(p->gpu, &cp, &og));
   if (oc && og) test_operator(p, oc, og, 2);
   sr_operator_destroy(oc), sr_operator_destroy(og);
 }
 
 int main(void) {
-  const char *seed_env = getenv("SR_TEST_SEED");
-  uint32_t seed = seed_env ? (uint32_t)strtoul(seed_env, NULL, 10) : (uint32_t)time(NULL);
-  rng_state = seed;
-  printf("test_kspace_ops: seed %u (set SR_TEST_SEED to reproduce)\n", seed);
   pair p = {0};
-  sr_context_options o = sr_context_options_default();
-  o.backend = SR_BACKEND_CUDA;
-  sr_status st = sr_context_create(&o, &p.gctx);
-  if (st == SR_ERR_NO_DEVICE) {
-    printf("skipped: %s\n", sr_context_last_error(p.gctx));
-    sr_context_destroy(p.gctx);
-    return SR_TEST_SKIP;
-  }
-  CHECK_OK(p.gctx, st);
-  o.backend = SR_BACKEND_CPU;
-  CHECK_OK(p.cctx, sr_context_create(&o, &p.cctx));
-  if (sr_test_failures) return sr_test_finish("test_kspace_ops");
-  p.cpu = sr_context_get_backend(p.cctx);
-  p.gpu = sr_context_get_backend(p.gctx);
+  int rc = sr_test_pair_open(&p, "test_kspace_ops");
+  if (rc >= 0) return rc;
   test_ffts(&p, 3, 8, 12); /* even: sign-pattern centring */
   test_ffts(&p, 2, 7, 9);  /* odd: shifts through scratch */
   test_ffts(&p, 2, 6, 5);  /* mixed */
   test_ffts(&p, 5, 1, 40); /* batched 1-D */
   test_data_ops(&p);
   test_operators(&p);
-  sr_context_destroy(p.cctx);
-  sr_context_destroy(p.gctx);
+  sr_test_pair_close(&p);
   return sr_test_finish("test_kspace_ops");
 }

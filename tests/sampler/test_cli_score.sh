@@ -14,6 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+. "$(dirname "$0")/../cli/must_fail.sh"
 
 run() { # run NAME ARGS...: a step that must succeed
   local name=$1
@@ -24,15 +25,6 @@ run() { # run NAME ARGS...: a step that must succeed
   fi
 }
 
-must_fail() { # must_fail NAME CODE PATTERN ARGS...: exit CODE, stderr one line matching PATTERN
-  local name=$1 code=$2 pattern=$3
-  shift 3
-  "$bin" "$@" > "$work/$name.out" 2> "$work/$name.err"
-  local rc=$?
-  [ "$rc" -eq "$code" ] || fail "$name: exit code $rc, expected $code"
-  [ "$(wc -l < "$work/$name.err")" -eq 1 ] || fail "$name: stderr is not one line: $(cat "$work/$name.err")"
-  grep -q -- "$pattern" "$work/$name.err" || fail "$name: stderr lacks '$pattern': $(cat "$work/$name.err")"
-}
 
 expect_out() { grep -q -- "$2" "$work/$1.out" || fail "$1: stdout lacks '$2': $(cat "$work/$1.out")"; }
 expect_file() { [ -s "$1" ] || fail "missing output $1"; }
@@ -48,9 +40,13 @@ run sim_mri20 simulate mri --in "$work/ph20.npy" --out "$work/mri20.h5"
 
 common=(--method score --device cpu --steps 4)
 
-# Tiny NCSN++ (CT layout, 40 x 40) on CT, both consistency modes.
+# Tiny NCSN++ (CT layout, 40 x 40) on CT, both consistency modes (exact is
+# the default).
+run ct_default reconstruct "${common[@]}" --model "$models/ct.safetensors" --in "$work/ct.h5" \
+  --out "$work/ct_default.npy" -q
+expect_out ct_default "score (exact consistency, cg)"
 run ct_paper reconstruct "${common[@]}" --model "$models/ct.safetensors" --in "$work/ct.h5" \
-  --out "$work/ct_paper.nii"
+  --out "$work/ct_paper.nii" --consistency paper
 expect_file "$work/ct_paper.nii"
 expect_out ct_paper "score (paper consistency, paper)"
 expect_out ct_paper "^mean "

@@ -43,6 +43,11 @@ static const sr_backend_ops cpu_ops = {
     .download = cpu_copy,
     .copy = cpu_copy,
     .synchronize = cpu_synchronize,
+    /* No profiler ranges: perf / VTune see the sampler's phases as its
+     * functions (range_push / range_pop left NULL). */
+    .mem_info = NULL, /* host memory: batch sizes are not device-bound */
+    .range_push = NULL,
+    .range_pop = NULL,
     .fill = sr_cpu_fill,
     .scale = sr_cpu_scale,
     .axpby = sr_cpu_axpby,

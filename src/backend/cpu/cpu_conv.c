@@ -12,6 +12,12 @@
  * 1x1 stride-1 unpadded convolutions skip im2col: the input block already
  * is the column matrix.
  *
+ * Reduced precision (d->precision, see backend.h): the weights are rounded
+ * into the workspace once per call, the column buffer as im2col fills it
+ * (a 1x1 conv then copies its input into the buffer too); for bf16/fp16
+ * sgemm writes the plain sum (alpha 1, beta 0), which is rounded before the
+ * epilogue is applied to it. fp32 takes the code paths unchanged.
+ *
  * Threads: OpenMP runs tiles in parallel, each thread with its own column
  * buffer, calling sgemm single-threaded. Letting OpenBLAS thread each call
  * instead made its idle threads spin against OpenMP's between calls (half
@@ -27,6 +33,7 @@
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_nn.h"
 #include "core/error.h"
+#include "core/precision.h"
 
 /* Column buffer per thread: a few hundred KB keeps the packed panels and the
  * im2col rows in L2/L3; wide enough that sgemm runs at speed. */
@@ -64,9 +71,33 @@ static size_t im2col_bytes(const sr_conv2d_desc *d, int threads) {
   return per_thread * (size_t)threads;
 }
 
+/* Reduced precision: the rounded copy of the weights, after the column
+ * buffers. */
+static size_t rounded_weight_bytes(const sr_conv2d_desc *d) {
+  if (d->precision == SR_PRECISION_FP32) return 0;
+  return (size_t)d->c_out * d->c_in * d->kh * d->kw * sizeof(float);
+}
+
+void sr_cpu_round_operands(const float *x, float *y, size_t n, int precision) {
+  switch (precision) {
+  case SR_PRECISION_TF32:
+    for (size_t i = 0; i < n; ++i) y[i] = sr_round_tf32(x[i]);
+    break;
+  case SR_PRECISION_BF16:
+    for (size_t i = 0; i < n; ++i) y[i] = sr_round_bf16(x[i]);
+    break;
+  case SR_PRECISION_FP16:
+    for (size_t i = 0; i < n; ++i) y[i] = sr_round_fp16(x[i]);
+    break;
+  default:
+    if (y != x) memmove(y, x, n * sizeof(float));
+  }
+}
+
 sr_status sr_cpu_conv2d_workspace(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes) {
-  *bytes = sr_cpu_conv_direct_supported(d) ? sr_cpu_conv_direct_workspace(d, backend_threads(b))
-                                           : im2col_bytes(d, backend_threads(b));
+  *bytes = sr_cpu_conv_direct_supported(d)
+               ? sr_cpu_conv_direct_workspace(d, backend_threads(b))
+               : im2col_bytes(d, backend_threads(b)) + rounded_weight_bytes(d);
   return SR_OK;
 }
 
@@ -138,6 +169,26 @@ static void write_epilogue(const sr_conv2d_desc *d, int n, size_t p0, size_t len
   }
 }
 
+/* bf16/fp16: y[n][:, p0 : p0 + len] holds the plain sums; rounds each to
+ * the format, then y = scale * ((sum + bias + bias_nc) + residual), the
+ * order of the direct path's epilogue. */
+static void round_then_epilogue(const sr_conv2d_desc *d, int n, size_t p0, size_t len,
+                                const float *bias, const float *bias_nc, const float *residual,
+                                float scale, float *y) {
+  const size_t p = (size_t)d->h_out * d->w_out;
+  for (int co = 0; co < d->c_out; ++co) {
+    float add = 0.0f;
+    if (bias) add += bias[co];
+    if (bias_nc) add += bias_nc[(size_t)n * d->c_out + co];
+    float *yc = y + ((size_t)n * d->c_out + co) * p + p0;
+    const float *rc = residual ? residual + ((size_t)n * d->c_out + co) * p + p0 : NULL;
+    for (size_t i = 0; i < len; ++i) {
+      const float v = sr_round_output(yc[i], d->precision) + add;
+      yc[i] = (rc ? v + rc[i] : v) * scale;
+    }
+  }
+}
+
 int sr_cpu_blas_single_begin(void) {
   int saved = openblas_get_num_threads();
   if (saved != 1) openblas_set_num_threads(1);
@@ -175,6 +226,12 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
   const int nthreads = b->threads > 0 ? b->threads : 1;
   const double work = 2.0 * (double)d->c_out * (double)k * (double)p_out * d->n;
   const int parallel = nthreads > 1 && tasks > 1 && work > 4e6;
+  const int prec = d->precision, round_out = sr_precision_rounds_output(prec);
+  if (prec != SR_PRECISION_FP32) {
+    float *wr = (float *)workspace + (size_t)nthreads * cols_floats;
+    sr_cpu_round_operands(w, wr, (size_t)d->c_out * k, prec);
+    w = wr;
+  }
   const int saved = sr_cpu_blas_single_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (parallel)
   for (long long task = 0; task < tasks; ++task) {
@@ -196,6 +253,17 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
                             abn[2 * ci], abn[2 * ci + 1], silu);
         src = cols, ld = len;
       }
+      if (prec != SR_PRECISION_FP32) {
+        for (int ci = 0; ci < d->c_in; ++ci)
+          sr_cpu_round_operands(src + (size_t)ci * ld, cols + (size_t)ci * len, len, prec);
+        src = cols, ld = len;
+      }
+      if (round_out) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, (int)len, d->c_in, 1.0f, w,
+                    d->c_in, src, (int)ld, 0.0f, yn + p0, (int)p_out);
+        round_then_epilogue(d, n, p0, len, bias, bias_nc, residual, scale, y);
+        continue;
+      }
       write_epilogue(d, n, p0, len, bias, bias_nc, residual, scale, y);
       /* y (C_out, len) += scale * w (C_out, C_in) . x (C_in, len) */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, (int)len, d->c_in, scale,
@@ -204,8 +272,16 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
       const int oy0 = (int)tile * rows;
       const int r = oy0 + rows <= d->h_out ? rows : d->h_out - oy0;
       const int t = r * d->w_out;
-      write_epilogue(d, n, (size_t)oy0 * d->w_out, (size_t)t, bias, bias_nc, residual, scale, y);
       im2col_rows(d, xn, abn, silu, oy0, r, cols);
+      if (prec != SR_PRECISION_FP32) sr_cpu_round_operands(cols, cols, (size_t)k * t, prec);
+      if (round_out) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, t, k, 1.0f, w, k, cols, t,
+                    0.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
+        round_then_epilogue(d, n, (size_t)oy0 * d->w_out, (size_t)t, bias, bias_nc, residual, scale,
+                            y);
+        continue;
+      }
+      write_epilogue(d, n, (size_t)oy0 * d->w_out, (size_t)t, bias, bias_nc, residual, scale, y);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, t, k, scale, w, k, cols,
                   t, 1.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
     }

@@ -29,6 +29,10 @@
  * depends on the band, tile, thread or batch size, so results are
  * bit-identical across thread counts and batch sizes.
  *
+ * Reduced precision (d->precision, see backend.h): pack_weights rounds the
+ * weights, the grid rows are rounded as they are copied, and for bf16/fp16
+ * the epilogue rounds each sum before adding to it. fp32 runs as before.
+ *
  * Compiled for AVX2+FMA by function attribute and chosen at run time, so a
  * build without -march=native (the sanitizer builds) runs and tests it too. */
 #define _POSIX_C_SOURCE 200809L
@@ -39,6 +43,7 @@
 #include "backend/cpu/cpu_conv_direct.h"
 #include "backend/cpu/cpu_math.h"
 #include "backend/cpu/cpu_nn.h"
+#include "core/precision.h"
 
 #define SR_DIRECT_AVX2 SR_HAVE_AVX2_PATH
 
@@ -130,7 +135,9 @@ static void pack_weights(const sr_conv2d_desc *d, const float *w, float *wp) {
         float *dst = wp + (((size_t)cb * d->c_in + ci) * taps + t) * MR;
         for (int m = 0; m < MR; ++m) {
           const int co = cb * MR + m;
-          dst[m] = co < d->c_out ? w[((size_t)co * d->c_in + ci) * taps + t] : 0.0f;
+          dst[m] = co < d->c_out
+                       ? sr_round_operand(w[((size_t)co * d->c_in + ci) * taps + t], d->precision)
+                       : 0.0f;
         }
       }
 }
@@ -181,6 +188,7 @@ typedef struct band_out {
   int c_out;
   const float *add; /* bias + bias_nc per channel of this sample (C_out) */
   float scale;
+  int round_out; /* bf16/fp16: the precision whose format each sum is rounded to, else 0 */
 } band_out;
 
 /* The epilogue of a chunk: y = ((acc + add) + res) * scale for the real
@@ -206,7 +214,12 @@ SR_TARGET_AVX2 static void store_runs(const band_out *o, int co0, int r0, int ox
       const size_t at = plane + (size_t)r * o->w_out + ox;
       const float *a = acc + (size_t)m * stride + l;
       float *yy = o->y + at;
-      if (o->res) {
+      if (o->round_out) {
+        for (int i = 0; i < len; ++i) {
+          const float v = sr_round_output(a[i], o->round_out) + add;
+          yy[i] = (o->res ? v + o->res[at + i] : v) * o->scale;
+        }
+      } else if (o->res) {
         const float *rr = o->res + at;
         for (int i = 0; i < len; ++i) yy[i] = (a[i] + add + rr[i]) * o->scale;
       } else {
@@ -290,6 +303,8 @@ static void fill_rows(grid_in *g, int upto) {
                           g->abn[2 * ci + 1], g->silu);
       else
         memcpy(row + d->pad_left, src + (size_t)iy * d->w, (size_t)d->w * sizeof(float));
+      if (d->precision != SR_PRECISION_FP32)
+        sr_cpu_round_operands(row + d->pad_left, row + d->pad_left, (size_t)d->w, d->precision);
       for (int c = d->pad_left + d->w; c < g->wp; ++c) row[c] = 0.0f;
     }
     if (upto == g->rows) memset(dst + (size_t)g->rows * g->wp, 0, NR_MAX * sizeof(float));
@@ -420,7 +435,8 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
                   .y_plane = p_out,
                   .c_out = d->c_out,
                   .add = add,
-                  .scale = scale};
+                  .scale = scale,
+                  .round_out = sr_precision_rounds_output(d->precision) ? d->precision : 0};
     if (pointwise) {
       /* positions [q0, q0 + len) of the plane, copied (zero-padded to a
        * whole tile) into one grid row per channel: C_in long sequential
@@ -437,6 +453,8 @@ void sr_cpu_conv_direct(const sr_conv2d_desc *d, int threads, const float *x, co
                             abn[2 * ci + 1], silu);
         else
           memcpy(dst, xn + (size_t)ci * p_in + q0, (size_t)len * sizeof(float));
+        if (d->precision != SR_PRECISION_FP32)
+          sr_cpu_round_operands(dst, dst, (size_t)len, d->precision);
         memset(dst + len, 0, (size_t)(padded - len) * sizeof(float));
       }
       o.y += q0;

@@ -23,6 +23,10 @@ sr_status sr_cpu_group_norm_coeffs(sr_backend *b, const float *x, size_t n, size
 /* y[i] = act(x[i] * a + c), act = SiLU when silu: GroupNorm's last step,
  * shared by group_norm and conv2d_normed so both round the same. y may be x. */
 void sr_cpu_affine_act(const float *x, float *y, size_t n, float a, float c, int silu);
+/* y[i] = the operand rounding of `precision` (src/core/precision.h) of
+ * x[i]; y may be x. The reduced-precision convolutions round their copies
+ * of the input and the weights with it. */
+void sr_cpu_round_operands(const float *x, float *y, size_t n, int precision);
 sr_status sr_cpu_silu(sr_backend *b, const float *x, size_t count, float *y);
 sr_status sr_cpu_linear(sr_backend *b, const float *x, size_t n, size_t in, size_t out,
                         const float *w, const float *bias, int silu_in, float *y);

@@ -46,6 +46,11 @@ static sr_status cuda_alloc(sr_backend *b, size_t bytes, void **out) {
   return SR_OK;
 }
 
+static sr_status cuda_mem_info(sr_backend *b, size_t *free_bytes, size_t *total_bytes) {
+  SR_CUDA_CHECK(b->ctx, cudaMemGetInfo(free_bytes, total_bytes));
+  return SR_OK;
+}
+
 static void cuda_free(sr_backend *b, void *ptr) {
   if (ptr) cudaFree(ptr);
 }
@@ -75,6 +80,19 @@ static sr_status cuda_copy(sr_backend *b, void *dst, const void *src, size_t byt
 static sr_status cuda_synchronize(sr_backend *b) {
   SR_CUDA_CHECK(b->ctx, cudaStreamSynchronize(sr_cuda_state_of(b)->stream));
   return SR_OK;
+}
+
+/* The sampler's phases (network, consistency, ...) as NVTX ranges: they
+ * enclose the per-op ranges of SR_NVTX_OP in an Nsight timeline. NVTX is
+ * a no-op unless a profiler is attached. */
+static void cuda_range_push(sr_backend *b, const char *name) {
+  (void)b;
+  nvtxRangePushA(name);
+}
+
+static void cuda_range_pop(sr_backend *b) {
+  (void)b;
+  nvtxRangePop();
 }
 
 sr_status sr_cuda_scratch(sr_backend *b, size_t bytes, void **out) {
@@ -117,6 +135,9 @@ static const sr_backend_ops cuda_ops = {
     .download = cuda_download,
     .copy = cuda_copy,
     .synchronize = cuda_synchronize,
+    .mem_info = cuda_mem_info,
+    .range_push = cuda_range_push,
+    .range_pop = cuda_range_pop,
     .fill = sr_cuda_fill,
     .scale = sr_cuda_scale,
     .axpby = sr_cuda_axpby,

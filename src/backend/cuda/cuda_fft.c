@@ -17,11 +17,8 @@ static sr_status exec_c2c(sr_backend *b, float *x, size_t nslices, size_t h, siz
   if (nslices == 0 || h == 0 || w == 0) return SR_OK;
   cufftHandle plan;
   SR_TRY(sr_cufft_plan(b, nslices, h, w, &plan));
-  cufftResult r = cufftExecC2C(plan, (cufftComplex *)x, (cufftComplex *)x,
-                               inverse ? CUFFT_INVERSE : CUFFT_FORWARD);
-  if (r != CUFFT_SUCCESS)
-    return SR_FAIL_HERE(b->ctx, SR_ERR_DEVICE, "cufftExecC2C(%zu x %zu, batch %zu) failed: %s", h,
-                        w, nslices, sr_cufft_result_name(r));
+  SR_CUFFT_CHECK(b->ctx, cufftExecC2C(plan, (cufftComplex *)x, (cufftComplex *)x,
+                                      inverse ? CUFFT_INVERSE : CUFFT_FORWARD));
   return SR_OK;
 }
 

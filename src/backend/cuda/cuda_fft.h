@@ -21,6 +21,18 @@ void sr_cufft_cache_destroy(sr_backend *b);
 /* A cufftResult as text, for messages. */
 const char *sr_cufft_result_name(cufftResult r);
 
+/* Returns from the calling function with SR_ERR_DEVICE (SR_ERR_OUT_OF_MEMORY
+ * for CUFFT_ALLOC_FAILED) and "<call> failed: <result>" at this file:line
+ * unless the cuFFT call succeeds. */
+#define SR_CUFFT_CHECK(ctx, call)                                                                  \
+  do {                                                                                             \
+    cufftResult sr_cufft_r_ = (call);                                                              \
+    if (sr_cufft_r_ != CUFFT_SUCCESS)                                                              \
+      return sr_fail_at(                                                                           \
+          (ctx), sr_cufft_r_ == CUFFT_ALLOC_FAILED ? SR_ERR_OUT_OF_MEMORY : SR_ERR_DEVICE,         \
+          __FILE__, __LINE__, "%s failed: %s", #call, sr_cufft_result_name(sr_cufft_r_));          \
+  } while (0)
+
 sr_status sr_cuda_fft2(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
                        size_t w, int inverse, float scale);
 sr_status sr_cuda_fft2c(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,

@@ -1,8 +1,9 @@
 /* The CUDA backend's score-network ops: each puts its kernels (kernels/
  * conv.cu, groupnorm.cu, attention.cu, upfirdn.cu) or library calls on the
  * context's stream inside an NVTX range named for the op. Convolutions go to
- * cuDNN when the build has it (prefill the epilogue, then let cuDNN add
- * alpha * conv with beta = 1), else to the plain kernel. */
+ * cuDNN when the build has it (fp32/tf32: prefill the epilogue, then let
+ * cuDNN add alpha * conv with beta = 1; bf16/fp16: half-precision tensors,
+ * see cuda_cudnn_conv.c), else to the plain kernel. */
 #include <stdlib.h>
 
 #include "backend/cuda/cuda_internal.h"
@@ -15,6 +16,8 @@ static sr_status conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, 
                         float scale, float *y, void *workspace) {
 #ifdef SR_HAVE_CUDNN
   if (sr_cudnn_conv_supported(d) && getenv("SR_CUDA_PLAIN_CONV") == NULL) {
+    if (d->precision == SR_PRECISION_BF16 || d->precision == SR_PRECISION_FP16)
+      return sr_cudnn_conv_half(b, d, x, w, bias, bias_nc, residual, scale, y, workspace);
     SR_TRY(sr_k_conv_epilogue(b->ctx, stream_of(b), d, bias, bias_nc, residual, scale, y));
     return sr_cudnn_conv_accumulate(b, d, x, w, scale, y, workspace);
   }

@@ -39,9 +39,15 @@ void sr_cublas_nn_destroy(sr_backend *b);
 /* 0 for shapes cuDNN cannot express (asymmetric padding): the plain kernel runs them. */
 int sr_cudnn_conv_supported(const sr_conv2d_desc *d);
 sr_status sr_cudnn_conv_workspace(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes);
-/* y += alpha * conv(x, w) (y already holds the epilogue prefill). */
+/* y += alpha * conv(x, w) (y already holds the epilogue prefill); fp32 and
+ * tf32. */
 sr_status sr_cudnn_conv_accumulate(sr_backend *b, const sr_conv2d_desc *d, const float *x,
                                    const float *w, float alpha, float *y, void *workspace);
+/* bf16/fp16: the whole conv2d op (x, w converted to half-precision
+ * tensors in the workspace, cuDNN, then the float32 epilogue). */
+sr_status sr_cudnn_conv_half(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
+                             const float *bias, const float *bias_nc, const float *residual,
+                             float scale, float *y, void *workspace);
 void sr_cudnn_destroy(sr_backend *b);
 #endif
 

@@ -10,15 +10,6 @@
 #include "backend/cuda/cuda_fft.h"
 #include "backend/cuda/cuda_internal.h"
 
-#define CT_CUFFT_CHECK(ctx, call)                                                                  \
-  do {                                                                                             \
-    cufftResult ct_cufft_r_ = (call);                                                              \
-    if (ct_cufft_r_ != CUFFT_SUCCESS)                                                              \
-      return sr_fail_at(                                                                           \
-          (ctx), ct_cufft_r_ == CUFFT_ALLOC_FAILED ? SR_ERR_OUT_OF_MEMORY : SR_ERR_DEVICE,         \
-          __FILE__, __LINE__, "%s failed: %s", #call, sr_cufft_result_name(ct_cufft_r_));          \
-  } while (0)
-
 static cudaStream_t stream_of(sr_backend *b) {
   return sr_cuda_state_of(b)->stream;
 }
@@ -63,7 +54,7 @@ static sr_status ensure_fft(sr_backend *b, cuda_ct_plan *impl, size_t rows) {
   SR_CUDA_CHECK(b->ctx, cudaStreamSynchronize(stream_of(b)));
   destroy_plans(impl);
   int n = P;
-  CT_CUFFT_CHECK(b->ctx,
+  SR_CUFFT_CHECK(b->ctx,
                  cufftPlanMany(&impl->r2c, 1, &n, NULL, 1, P, NULL, 1, nf, CUFFT_R2C, (int)rows));
   cufftResult r = cufftPlanMany(&impl->c2r, 1, &n, NULL, 1, nf, NULL, 1, P, CUFFT_C2R, (int)rows);
   if (r != CUFFT_SUCCESS) {
@@ -73,8 +64,8 @@ static sr_status ensure_fft(sr_backend *b, cuda_ct_plan *impl, size_t rows) {
                         sr_cufft_result_name(r));
   }
   impl->fft_rows = rows;
-  CT_CUFFT_CHECK(b->ctx, cufftSetStream(impl->r2c, stream_of(b)));
-  CT_CUFFT_CHECK(b->ctx, cufftSetStream(impl->c2r, stream_of(b)));
+  SR_CUFFT_CHECK(b->ctx, cufftSetStream(impl->r2c, stream_of(b)));
+  SR_CUFFT_CHECK(b->ctx, cufftSetStream(impl->c2r, stream_of(b)));
   return SR_OK;
 }
 
@@ -115,10 +106,10 @@ static sr_status ramp_filter(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filte
   SR_TRY(ensure_fft(b, impl, rows));
   cudaStream_t s = stream_of(b);
   SR_TRY(sr_k_ramp_pad(b->ctx, s, in, impl->fft_padded, rows, n_det, P));
-  CT_CUFFT_CHECK(b->ctx, cufftExecR2C(impl->r2c, (cufftReal *)impl->fft_padded,
+  SR_CUFFT_CHECK(b->ctx, cufftExecR2C(impl->r2c, (cufftReal *)impl->fft_padded,
                                       (cufftComplex *)impl->fft_spectrum));
   SR_TRY(sr_k_ramp_apply(b->ctx, s, impl->fft_spectrum, impl->filter[filter], rows, P / 2 + 1));
-  CT_CUFFT_CHECK(b->ctx, cufftExecC2R(impl->c2r, (cufftComplex *)impl->fft_spectrum,
+  SR_CUFFT_CHECK(b->ctx, cufftExecC2R(impl->c2r, (cufftComplex *)impl->fft_spectrum,
                                       (cufftReal *)impl->fft_padded));
   return sr_k_ramp_crop(b->ctx, s, impl->fft_padded, out, rows, n_det, P);
 }
