@@ -72,8 +72,8 @@ static int is_pointwise(const sr_conv2d_desc *d) {
 int sr_cpu_conv_direct_supported(const sr_conv2d_desc *d) {
 #if SR_DIRECT_AVX2
   return sr_cpu_has_avx2() && d->stride == 1 && d->kh * d->kw <= SR_CONV_DIRECT_MAX_TAPS &&
-         d->c_out <= SR_CONV_DIRECT_MAX_COUT && d->pad_top >= 0 && d->pad_left >= 0 &&
-         d->pad_bottom >= 0 && d->pad_right >= 0;
+         d->c_out <= SR_CONV_DIRECT_MAX_COUT && d->c_in <= SR_CONV_DIRECT_MAX_CIN &&
+         d->pad_top >= 0 && d->pad_left >= 0 && d->pad_bottom >= 0 && d->pad_right >= 0;
 #else
   (void)d;
   return 0;

@@ -10,6 +10,11 @@
 
 #define SR_CONV_DIRECT_MAX_TAPS 25 /* up to 5x5 */
 #define SR_CONV_DIRECT_MAX_COUT 4096
+/* Wider inputs go to im2col + OpenBLAS sgemm: with K = 9 C_in >= 2304 the
+ * sgemm kernel outruns the direct micro-kernel (Score-MRI knee config,
+ * 128^2, one thread: 5.22 s vs 5.87 s per forward; thresholds 64 and 128
+ * gave 5.73 and 5.71 s, so narrower layers stay direct). */
+#define SR_CONV_DIRECT_MAX_CIN 255
 
 /* Whether this CPU and shape take the direct path. */
 int sr_cpu_conv_direct_supported(const sr_conv2d_desc *d);
