@@ -187,6 +187,16 @@ if [ "$mode" = mpi ]; then
     cmp -s "$f" "$work/mpi/$(basename "$f")" || fail "MPI: $(basename "$f") differs from one process"
   done
   expect "$work/mpi/summary.json" '"ranks": 2'
+  # The mixed CT + MRI manifest (with its corrupt file) over 2 ranks.
+  mpirun -np 2 --oversubscribe "$bin" "${common[@]}" --manifest "$work/list.txt" \
+    --out "$work/mpi_mixed" > "$work/mpi_mixed.out" 2>&1
+  [ $? -eq 1 ] || fail "mpirun on the mixed manifest: exit code, expected 1 (one corrupt input)"
+  "$bin" "${common[@]}" --manifest "$work/list.txt" --out "$work/mixed1" > /dev/null 2>&1
+  expect "$work/mpi_mixed.out" "5 studies: 4 succeeded, 0 skipped (complete), 1 failed"
+  for s in ct_a ct_b mri_a mri_b; do
+    cmp -s "$work/mixed1/$s.npy" "$work/mpi_mixed/$s.npy" ||
+      fail "MPI, mixed manifest: $s differs from one process"
+  done
 fi
 
 # ---------------------------------------------------------------- GPUs
