@@ -136,20 +136,20 @@ sr_status sr_tensor_download(sr_context *ctx, const sr_tensor *src, void *host, 
 typedef struct sr_model sr_model;
 
 typedef struct sr_model_info {
-  const char *architecture;  /* "ncsnpp" */
-  int image_size;            /* native H = W */
-  int num_channels;          /* C */
-  int centered;              /* 0: data in [0, 1], mapped to [-1, 1] inside */
-  double value_max;          /* the data's range is [0, value_max] (config data.value_max,
-                              * default 1; CT in scaled HU goes above 1) */
-  const char *sde;           /* "vesde", "vpsde" or "subvpsde" */
+  const char *architecture;    /* "ncsnpp" */
+  int image_size;              /* native H = W */
+  int num_channels;            /* C */
+  int centered;                /* 0: data in [0, 1], mapped to [-1, 1] inside */
+  double value_max;            /* the data's range is [0, value_max] (config data.value_max,
+                                * default 1; CT in scaled HU goes above 1) */
+  const char *sde;             /* "vesde", "vpsde" or "subvpsde" */
   double sigma_min, sigma_max; /* VE noise range */
   double beta_min, beta_max;   /* VP noise range */
   int num_scales;
-  int cond_is_sigma;         /* 1: forward's cond is sigma; 0: a time label */
-  int size_multiple;         /* H and W must be multiples of this */
+  int cond_is_sigma; /* 1: forward's cond is sigma; 0: a time label */
+  int size_multiple; /* H and W must be multiples of this */
   int64_t num_params;
-  double flops_per_sample;   /* one forward of one image at image_size */
+  double flops_per_sample; /* one forward of one image at image_size */
 } sr_model_info;
 
 /* Loads and validates a model onto the context's backend: every tensor the
@@ -165,8 +165,7 @@ void sr_model_get_info(const sr_model *model, sr_model_info *info);
  * Fourier-embedding (VE) models, the time label for positional ones. For
  * models with scale_by_sigma the output is already divided by sigma. Memory
  * is planned on the first call for a given (N, H, W) and reused. */
-sr_status sr_model_forward(sr_model *model, const sr_tensor *x, const float *cond,
-                           sr_tensor *out);
+sr_status sr_model_forward(sr_model *model, const sr_tensor *x, const float *cond, sr_tensor *out);
 
 /* The backend memory a forward of n images of h x w would plan (the
  * activation arena and the convolution workspace; the weights come on top),
@@ -193,9 +192,9 @@ typedef struct sr_build_info {
   const char *version;
   const char *git_commit;
   const char *build_type;
-  int cuda_compiled;   /* CUDA backend compiled in (real or emulated) */
-  int cuda_emulated;   /* CUDA backend runs on the CPU emulator */
-  int cudnn_compiled;  /* cuDNN convolutions compiled in */
+  int cuda_compiled;  /* CUDA backend compiled in (real or emulated) */
+  int cuda_emulated;  /* CUDA backend runs on the CPU emulator */
+  int cudnn_compiled; /* cuDNN convolutions compiled in */
   const char *cuda_architectures;
   const char *cpu_blas;
   const char *cpu_fft;

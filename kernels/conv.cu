@@ -147,8 +147,8 @@ extern "C" sr_status sr_k_conv2d(sr_context *ctx, cudaStream_t s, const sr_conv2
   const size_t groups = (size_t)(d->c_out + kCoPerThread - 1) / kCoPerThread;
   const size_t total = (size_t)d->n * groups * d->h_out * d->w_out;
   ConvArgs a = {*d, x, w, bias, bias_nc, residual, scale, y};
-  SR_LAUNCH(conv2d_kernel, sr::grid_for(total, sr::kElementwiseBlock), sr::kElementwiseBlock, 0,
-            s, a);
+  SR_LAUNCH(conv2d_kernel, sr::grid_for(total, sr::kElementwiseBlock), sr::kElementwiseBlock, 0, s,
+            a);
   SR_CUDA_CHECK_LAUNCH(ctx, "conv2d_kernel");
   return SR_OK;
 }
@@ -157,8 +157,8 @@ extern "C" sr_status sr_k_conv_epilogue(sr_context *ctx, cudaStream_t s, const s
                                         const float *bias, const float *bias_nc,
                                         const float *residual, float scale, float *y) {
   const size_t total = (size_t)d->n * d->c_out * d->h_out * d->w_out;
-  SR_LAUNCH(conv_epilogue_kernel, sr::grid_for(total, sr::kElementwiseBlock),
-            sr::kElementwiseBlock, 0, s, *d, bias, bias_nc, residual, scale, y);
+  SR_LAUNCH(conv_epilogue_kernel, sr::grid_for(total, sr::kElementwiseBlock), sr::kElementwiseBlock,
+            0, s, *d, bias, bias_nc, residual, scale, y);
   SR_CUDA_CHECK_LAUNCH(ctx, "conv_epilogue_kernel");
   return SR_OK;
 }

@@ -22,8 +22,8 @@ sr_status sr_k_fill(sr_context *ctx, cudaStream_t s, float *x, size_t n, float v
 sr_status sr_k_scale(sr_context *ctx, cudaStream_t s, float *x, size_t n, float alpha);
 sr_status sr_k_axpby(sr_context *ctx, cudaStream_t s, float *y, const float *x, size_t n,
                      float alpha, float beta);
-sr_status sr_k_axpbypgz(sr_context *ctx, cudaStream_t s, float *z, const float *x,
-                        const float *y, size_t n, float alpha, float beta, float gamma);
+sr_status sr_k_axpbypgz(sr_context *ctx, cudaStream_t s, float *z, const float *x, const float *y,
+                        size_t n, float alpha, float beta, float gamma);
 sr_status sr_k_mul(sr_context *ctx, cudaStream_t s, float *z, const float *x, const float *y,
                    size_t n);
 sr_status sr_k_clamp(sr_context *ctx, cudaStream_t s, float *x, size_t n, float lo, float hi);
@@ -36,10 +36,10 @@ sr_status sr_k_axpby_batched(sr_context *ctx, cudaStream_t s, float *y, const fl
  * sr_k_reduce_scratch(nslices, n) doubles. */
 typedef enum sr_reduce_op {
   SR_REDUCE_SUM = 0,
-  SR_REDUCE_DOT,       /* sum x*y */
-  SR_REDUCE_SUMSQ,     /* sum x*x */
-  SR_REDUCE_MAXABS,    /* max |x|, NaN if any NaN */
-  SR_REDUCE_NONFINITE  /* count of NaN/Inf */
+  SR_REDUCE_DOT,      /* sum x*y */
+  SR_REDUCE_SUMSQ,    /* sum x*x */
+  SR_REDUCE_MAXABS,   /* max |x|, NaN if any NaN */
+  SR_REDUCE_NONFINITE /* count of NaN/Inf */
 } sr_reduce_op;
 
 size_t sr_k_reduce_scratch(size_t nslices, size_t n);
@@ -81,9 +81,8 @@ sr_status sr_k_grad2(sr_context *ctx, cudaStream_t s, float *g, const float *x, 
                      size_t h, size_t w);
 sr_status sr_k_div2(sr_context *ctx, cudaStream_t s, float *x, const float *g, size_t nslices,
                     size_t h, size_t w);
-sr_status sr_k_proj_l2ball2(sr_context *ctx, cudaStream_t s, float *p, size_t nslices,
-                            size_t hw, float radius);
-
+sr_status sr_k_proj_l2ball2(sr_context *ctx, cudaStream_t s, float *p, size_t nslices, size_t hw,
+                            float radius);
 
 /* ---- score network (issue 4): conv.cu, groupnorm.cu, attention.cu,
  * upfirdn.cu; contracts as the score-network section of backend.h. */
@@ -131,12 +130,12 @@ sr_status sr_k_ct_transpose(sr_context *ctx, cudaStream_t s, const float *in, fl
 /* sino = A image; image_t = the image transposed (sr_k_ct_transpose), read
  * by the views that walk columns (may be NULL when there are none). */
 sr_status sr_k_radon(sr_context *ctx, cudaStream_t s, const sr_ct_view *views, int n_angles,
-                     int n_det, int h, int w, float coef, const float *image,
-                     const float *image_t, float *sino, size_t nslices);
+                     int n_det, int h, int w, float coef, const float *image, const float *image_t,
+                     float *sino, size_t nslices);
 /* image = A^T sino (overwritten). */
-sr_status sr_k_backproject(sr_context *ctx, cudaStream_t s, const sr_ct_view *views,
-                           int n_angles, int n_det, int h, int w, float coef, const float *sino,
-                           float *image, size_t nslices);
+sr_status sr_k_backproject(sr_context *ctx, cudaStream_t s, const sr_ct_view *views, int n_angles,
+                           int n_det, int h, int w, float coef, const float *sino, float *image,
+                           size_t nslices);
 /* FBP filter steps around cuFFT: padded (rows, P) = rows of in (rows, n_det)
  * and zeros; spectrum (rows, P/2 + 1) complex *= filter (P/2 + 1, real);
  * out (rows, n_det) = the first n_det values of each padded row. */

@@ -30,6 +30,7 @@ import csv
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -377,12 +378,17 @@ def main():
         w = csv.writer(logf)
         if new:
             w.writerow(["step", "loss", "loss_per_pixel", "grad_norm", "lr", "train_seconds"])
+    # SIGTERM / SIGINT end the run after the current step, with a final save,
+    # so that the state and the CSV log never disagree about the step.
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
     t0 = time.time()
     last_save = t0
     base_elapsed = elapsed
     run_loss = []
     net.train()
-    while True:
+    while not stop:
         now = time.time()
         if args.time_budget and now - t0 >= args.time_budget:
             break

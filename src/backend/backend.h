@@ -50,11 +50,11 @@ typedef enum sr_draw_purpose {
 
 /* The shape of one convolution (score network, issue 4). */
 typedef struct sr_conv2d_desc {
-  int n, c_in, h, w;           /* input (N, C_in, H, W) */
-  int c_out, kh, kw;           /* weight (C_out, C_in, KH, KW) */
-  int stride;                  /* same along H and W */
+  int n, c_in, h, w;                            /* input (N, C_in, H, W) */
+  int c_out, kh, kw;                            /* weight (C_out, C_in, KH, KW) */
+  int stride;                                   /* same along H and W */
   int pad_top, pad_left, pad_bottom, pad_right; /* zero padding */
-  int h_out, w_out;            /* set by sr_conv2d_desc_init */
+  int h_out, w_out;                             /* set by sr_conv2d_desc_init */
   /* sr_precision of the arithmetic (SR_PRECISION_FP32 from
    * sr_conv2d_desc_init): operands x and w rounded to the format
    * (src/core/precision.h), products summed in float32, and for bf16/fp16
@@ -65,9 +65,9 @@ typedef struct sr_conv2d_desc {
 } sr_conv2d_desc;
 
 /* Fills d and its output size; SR_ERR_SHAPE (message in ctx) when the shape is empty. */
-sr_status sr_conv2d_desc_init(sr_context *ctx, sr_conv2d_desc *d, int n, int c_in, int h,
-                              int w, int c_out, int kh, int kw, int stride, int pad_top,
-                              int pad_left, int pad_bottom, int pad_right);
+sr_status sr_conv2d_desc_init(sr_context *ctx, sr_conv2d_desc *d, int n, int c_in, int h, int w,
+                              int c_out, int kh, int kw, int stride, int pad_top, int pad_left,
+                              int pad_bottom, int pad_right);
 
 /* upfirdn2d: upsample by `up` (zero insertion), pad (pad0 before, pad1
  * after, both axes; negative crops), convolve with the kernel (a true
@@ -123,8 +123,8 @@ typedef struct sr_backend_ops {
   sr_status (*clamp)(sr_backend *b, float *x, size_t n, float lo, float hi);
   /* Per slice: x[s*n + i] = alpha[s] * x[s*n + i] + beta[s] * y[s*n + i]
    * (per-sample step sizes, e.g. the Langevin step); alpha, beta are host arrays. */
-  sr_status (*axpby_batched)(sr_backend *b, float *y, const float *x, size_t nslices,
-                             size_t n, const float *alpha_host, const float *beta_host);
+  sr_status (*axpby_batched)(sr_backend *b, float *y, const float *x, size_t nslices, size_t n,
+                             const float *alpha_host, const float *beta_host);
 
   /* ---- reductions, float32 in, double out (host), fixed summation order:
    * the result does not depend on the thread count. */
@@ -158,8 +158,8 @@ typedef struct sr_backend_ops {
                            size_t nslices);
   /* Each sinogram row convolved with FBP's filter in bin units (zero-padded
    * FFT, see sr_ct_filter_spectrum); out may equal in. */
-  sr_status (*ramp_filter)(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter,
-                           const float *in, float *out, size_t nslices);
+  sr_status (*ramp_filter)(sr_backend *b, sr_ct_plan *plan, sr_ct_filter filter, const float *in,
+                           float *out, size_t nslices);
 
   /* ---- FFT and k-space (issue 3: MRI, the paper's Fourier-domain CT)
    * Complex arrays are interleaved complex64: value k is (x[2k], x[2k+1]).
@@ -171,13 +171,13 @@ typedef struct sr_backend_ops {
    * with kernel e^{-2 pi i k n / N} (inverse: e^{+...}): numpy's fft2 is
    * scale 1, its ifft2 scale 1 / (h w). h = 1 gives batched 1-D transforms
    * of length w. out may equal in. */
-  sr_status (*fft2)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
-                    size_t w, int inverse, float scale);
+  sr_status (*fft2)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h, size_t w,
+                    int inverse, float scale);
   /* Centred orthonormal 2-D DFT, fastMRI's fft2c / ifft2c:
    *   out = fftshift(F(ifftshift(in))) / sqrt(h w)
    * (inverse: F^-1 unnormalised, times 1 / sqrt(h w)). out may equal in. */
-  sr_status (*fft2c)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
-                     size_t w, int inverse);
+  sr_status (*fft2c)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h, size_t w,
+                     int inverse);
   /* out = scale * fftshift(in) per plane, or ifftshift when `inverse` (the
    * two differ for odd sizes). out must not overlap in. */
   sr_status (*fftshift2)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
@@ -189,13 +189,12 @@ typedef struct sr_backend_ops {
                           size_t w, size_t H, size_t W, size_t oy, size_t ox);
   /* Its reverse, a crop keeping the real part:
    *   out[i][j] = scale * Re in[(oy + i) mod H][(ox + j) mod W]. */
-  sr_status (*extract_real)(sr_backend *b, float *out, const float *in, size_t nslices,
-                            size_t h, size_t w, size_t H, size_t W, size_t oy, size_t ox,
-                            float scale);
+  sr_status (*extract_real)(sr_backend *b, float *out, const float *in, size_t nslices, size_t h,
+                            size_t w, size_t H, size_t W, size_t oy, size_t ox, float scale);
   /* out[s][k] = mask[k] * in[s][k]: n complex values per plane, one real
    * mask of n values shared by every plane. out may equal in. */
-  sr_status (*cmask)(sr_backend *b, float *out, const float *in, const float *mask,
-                     size_t nslices, size_t n);
+  sr_status (*cmask)(sr_backend *b, float *out, const float *in, const float *mask, size_t nslices,
+                     size_t n);
   /* The data-consistency blend, t[s][k] += lambda mask[k] (known[s][k] - t[s][k]),
    * i.e. lambda Lambda known + (1 - lambda Lambda) t. */
   sr_status (*cblend)(sr_backend *b, float *t, const float *known, const float *mask,
@@ -216,19 +215,17 @@ typedef struct sr_backend_ops {
    * (in real (rows, n_in), m complex (n_in, n_out), out complex (rows,
    * n_out)), summed in k order: e.g. a DFT evaluated at arbitrary
    * frequencies. */
-  sr_status (*rmatmul_c)(sr_backend *b, float *out, const float *in, const float *m,
-                         size_t rows, size_t n_in, size_t n_out);
+  sr_status (*rmatmul_c)(sr_backend *b, float *out, const float *in, const float *m, size_t rows,
+                         size_t n_in, size_t n_out);
 
   /* ---- total variation (issue 3: the Chambolle-Pock baseline), float32.
    * A gradient field g is (nslices, 2, h, w): g[., 0] along rows (i), g[., 1]
    * along columns (j). */
   /* Forward differences with Neumann boundary: g0 = x[i+1][j] - x[i][j],
    * g1 = x[i][j+1] - x[i][j], zero on the last row / column. */
-  sr_status (*grad2)(sr_backend *b, float *g, const float *x, size_t nslices, size_t h,
-                     size_t w);
+  sr_status (*grad2)(sr_backend *b, float *g, const float *x, size_t nslices, size_t h, size_t w);
   /* The divergence x = div g = -grad2^T g (exactly minus the adjoint). */
-  sr_status (*div2)(sr_backend *b, float *x, const float *g, size_t nslices, size_t h,
-                    size_t w);
+  sr_status (*div2)(sr_backend *b, float *x, const float *g, size_t nslices, size_t h, size_t w);
   /* Per pixel, the pair (g0, g1) of p is projected onto the disc of radius
    * r: p <- p / max(1, |p| / r) (the prox of the isotropic TV's dual). */
   sr_status (*proj_l2ball2)(sr_backend *b, float *p, size_t nslices, size_t hw, float radius);
@@ -239,9 +236,9 @@ typedef struct sr_backend_ops {
    * x (N, C_in, H, W), w (C_out, C_in, KH, KW), y and residual (N, C_out,
    * H_out, W_out); bias (C_out), bias_nc (N, C_out) and residual may be NULL.
    * y aliases none of the inputs. workspace: conv2d_workspace bytes. */
-  sr_status (*conv2d)(sr_backend *b, const sr_conv2d_desc *d, const float *x,
-                      const float *w, const float *bias, const float *bias_nc,
-                      const float *residual, float scale, float *y, void *workspace);
+  sr_status (*conv2d)(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
+                      const float *bias, const float *bias_nc, const float *residual, float scale,
+                      float *y, void *workspace);
   /* Bytes of workspace conv2d needs for this shape (0 when none). May pick and
    * cache an algorithm for the shape, so the planner calls it once per shape. */
   sr_status (*conv2d_workspace)(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes);
@@ -249,8 +246,8 @@ typedef struct sr_backend_ops {
    * biased variance, then y = gamma[c] * xhat + beta[c], then SiLU when
    * `silu`. y may alias x. */
   sr_status (*group_norm)(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
-                          size_t groups, const float *gamma, const float *beta, float eps,
-                          int silu, float *y);
+                          size_t groups, const float *gamma, const float *beta, float eps, int silu,
+                          float *y);
   /* Optional (NULL on a backend without them; the model then runs
    * group_norm and conv2d): GroupNorm (+ SiLU) folded into the next
    * convolution's input, so the normalised tensor is never written.
@@ -290,14 +287,13 @@ typedef struct sr_backend_ops {
                                size_t n, size_t ca, size_t cb, size_t hw);
 } sr_backend_ops;
 
-
 struct sr_backend {
   const sr_backend_ops *ops;
   sr_context *ctx; /* receives error messages */
   sr_backend_kind kind;
-  int threads;  /* CPU threads (CPU backend) */
-  int device;   /* CUDA device index (CUDA backend) */
-  void *impl;   /* backend-private state */
+  int threads; /* CPU threads (CPU backend) */
+  int device;  /* CUDA device index (CUDA backend) */
+  void *impl;  /* backend-private state */
 };
 
 /* A profiler range around a phase of the caller's work (see range_push in

@@ -36,11 +36,15 @@ static const sr_option options[] = {
 };
 
 static const sr_command_spec spec = {
-    "score", "",
+    "score",
+    "",
     "Evaluate the score network: OUT = s(IN, sigma) as the model computes it (divided by\n"
     "sigma for models with scale_by_sigma). Input data as the model expects them (e.g. in\n"
     "[0, 1] when its config says centered = false).",
-    options, sizeof options / sizeof options[0], 0, 0};
+    options,
+    sizeof options / sizeof options[0],
+    0,
+    0};
 
 /* (N, C, H, W) from the input's shape and the model's channel count. */
 static int nchw(const sr_array *a, int channels, int64_t d[4]) {
@@ -72,7 +76,7 @@ int sr_cmd_score(int argc, char **argv) {
   if (end == sigma_text || *end != '\0' || !isfinite(sigma))
     return sr_cli_usage("score", "--sigma: \"%s\" is not a finite number", sigma_text);
   sr_context_options o = sr_context_options_default();
-  o.backend = backend_choice == 1 ? SR_BACKEND_CPU
+  o.backend = backend_choice == 1   ? SR_BACKEND_CPU
               : backend_choice == 2 ? SR_BACKEND_CUDA
                                     : SR_BACKEND_AUTO;
   o.threads = (int)threads;
@@ -106,9 +110,9 @@ int sr_cmd_score(int argc, char **argv) {
   }
   if (info.size_multiple > 0 &&
       (d[2] % info.size_multiple != 0 || d[3] % info.size_multiple != 0)) {
-    code = sr_cli_fail("score",
-                       "%s: %lldx%lld images: the model needs H and W to be multiples of %d",
-                       in_path, (long long)d[2], (long long)d[3], info.size_multiple);
+    code =
+        sr_cli_fail("score", "%s: %lldx%lld images: the model needs H and W to be multiples of %d",
+                    in_path, (long long)d[2], (long long)d[3], info.size_multiple);
     goto done;
   }
   if ((s = sr_array_to_f32(ctx, in_path, &in, &x32)) != SR_OK) goto fail;

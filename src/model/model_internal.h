@@ -28,15 +28,15 @@ struct sr_model {
   sr_backend *b;
   sr_ncsnpp net;
   sr_ncsnpp_firs firs;
-  float *weights;       /* backend: the weight block (net.weight_floats) */
-  float *fourier_w;     /* host copy of GaussianFourierProjection.W (nf), or NULL */
+  float *weights;         /* backend: the weight block (net.weight_floats) */
+  float *fourier_w;       /* host copy of GaussianFourierProjection.W (nf), or NULL */
   sr_precision precision; /* of every convolution (sr_model_set_precision) */
-  double flops_native;  /* one sample at image_size */
+  double flops_native;    /* one sample at image_size */
   /* planned memory, for plan.{n, h, w} */
   sr_ncsnpp_plan plan;
-  void *arena;          /* backend, plan.arena_bytes */
-  void *conv_ws;        /* backend, plan.conv_ws_bytes */
-  float *temb_host;     /* plan.n x embedding width */
+  void *arena;      /* backend, plan.arena_bytes */
+  void *conv_ws;    /* backend, plan.conv_ws_bytes */
+  float *temb_host; /* plan.n x embedding width */
 };
 
 void sr_ncsnpp_firs_init(const sr_ncsnpp_config *cfg, sr_ncsnpp_firs *f);

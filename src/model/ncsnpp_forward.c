@@ -37,8 +37,8 @@ typedef struct exec {
   int dry;
   int n, h, w;
   sr_arena arena;
-  char *base;         /* arena memory (NULL when dry) */
-  const float *wts;   /* weight block (NULL when dry) */
+  char *base;       /* arena memory (NULL when dry) */
+  const float *wts; /* weight block (NULL when dry) */
   size_t conv_ws_need;
   double flops;
   act pool[MAX_ACTS];
@@ -55,8 +55,8 @@ static act *new_act(exec *e, int c, int h, int w) {
   for (int i = 0; i < MAX_ACTS && !a; ++i)
     if (e->pool[i].refs == 0) a = &e->pool[i];
   if (!a) {
-    e->st = SR_FAIL_HERE(e->ctx, SR_ERR_INTERNAL, "NCSN++: more than %d live activations",
-                         MAX_ACTS);
+    e->st =
+        SR_FAIL_HERE(e->ctx, SR_ERR_INTERNAL, "NCSN++: more than %d live activations", MAX_ACTS);
     return NULL;
   }
   a->c = c, a->h = h, a->w = w;
@@ -93,11 +93,13 @@ static const float *W(exec *e, size_t off) {
   return e->dry || off == SR_PARAM_ABSENT ? NULL : e->wts + off;
 }
 
-static size_t per_sample(const act *a) { return (size_t)a->c * a->h * a->w; }
+static size_t per_sample(const act *a) {
+  return (size_t)a->c * a->h * a->w;
+}
 
-#define RUN(call)                                                                              \
-  do {                                                                                         \
-    if (e->st == SR_OK && !e->dry) e->st = (call);                                             \
+#define RUN(call)                                                                                  \
+  do {                                                                                             \
+    if (e->st == SR_OK && !e->dry) e->st = (call);                                                 \
   } while (0)
 
 /* ---------------------------------------------------------------- layers */
@@ -105,12 +107,12 @@ static size_t per_sample(const act *a) { return (size_t)a->c * a->h * a->w; }
 /* y = scale * (conv(x') + bias + bias_nc + residual), x' = x, or
  * act(a x + c) with (a, c) per channel from ab (conv2d_normed). */
 static act *conv_ab(exec *e, act *x, act *ab, int silu, int c_out, int k, int stride, int pt,
-                    int pl, int pb, int pr, size_t w_off, size_t b_off, act *bias_nc,
-                    act *residual, float scale) {
+                    int pl, int pb, int pr, size_t w_off, size_t b_off, act *bias_nc, act *residual,
+                    float scale) {
   if (e->st != SR_OK || !x) return NULL;
   sr_conv2d_desc d;
-  e->st = sr_conv2d_desc_init(e->ctx, &d, e->n, x->c, x->h, x->w, c_out, k, k, stride, pt, pl,
-                              pb, pr);
+  e->st =
+      sr_conv2d_desc_init(e->ctx, &d, e->n, x->c, x->h, x->w, c_out, k, k, stride, pt, pl, pb, pr);
   if (e->st != SR_OK) return NULL;
   d.precision = e->m->precision; /* the workspace may depend on it: planned with it too */
   act *y = new_act(e, c_out, d.h_out, d.w_out);
@@ -135,8 +137,8 @@ static act *conv_ab(exec *e, act *x, act *ab, int silu, int c_out, int k, int st
 
 static act *conv(exec *e, act *x, int c_out, int k, int stride, int pt, int pl, int pb, int pr,
                  size_t w_off, size_t b_off, act *bias_nc, act *residual, float scale) {
-  return conv_ab(e, x, NULL, 0, c_out, k, stride, pt, pl, pb, pr, w_off, b_off, bias_nc,
-                 residual, scale);
+  return conv_ab(e, x, NULL, 0, c_out, k, stride, pt, pl, pb, pr, w_off, b_off, bias_nc, residual,
+                 scale);
 }
 
 static act *conv3(exec *e, act *x, int c_out, size_t w_off, size_t b_off, act *bias_nc,
@@ -152,8 +154,8 @@ static act *conv1(exec *e, act *x, int c_out, size_t w_off, size_t b_off, act *r
 static void group_norm_into(exec *e, act *x, act *y, size_t g_off, size_t b_off, int silu) {
   if (e->st != SR_OK || !x || !y) return;
   RUN(e->b->ops->group_norm(e->b, P(e, x), (size_t)e->n, (size_t)x->c, (size_t)x->h * x->w,
-                            (size_t)sr_ncsnpp_groups(x->c), W(e, g_off), W(e, b_off), 1e-6f,
-                            silu, P(e, y)));
+                            (size_t)sr_ncsnpp_groups(x->c), W(e, g_off), W(e, b_off), 1e-6f, silu,
+                            P(e, y)));
 }
 
 static act *group_norm(exec *e, act *x, size_t g_off, size_t b_off, int silu) {
@@ -179,11 +181,11 @@ static act *norm_conv(exec *e, act *x, size_t g_off, size_t gb_off, int silu, in
   if (fused_norm(e)) {
     act *ab = new_act(e, 2 * x->c, 1, 1); /* (N, C, 2) */
     if (!ab) return NULL;
-    RUN(e->b->ops->group_norm_coeffs(e->b, P(e, x), (size_t)e->n, (size_t)x->c,
-                                     (size_t)x->h * x->w, (size_t)sr_ncsnpp_groups(x->c),
-                                     W(e, g_off), W(e, gb_off), 1e-6f, P(e, ab)));
-    act *y = conv_ab(e, x, ab, silu, c_out, k, 1, p, p, p, p, w_off, b_off, bias_nc, residual,
-                     scale);
+    RUN(e->b->ops->group_norm_coeffs(e->b, P(e, x), (size_t)e->n, (size_t)x->c, (size_t)x->h * x->w,
+                                     (size_t)sr_ncsnpp_groups(x->c), W(e, g_off), W(e, gb_off),
+                                     1e-6f, P(e, ab)));
+    act *y =
+        conv_ab(e, x, ab, silu, c_out, k, 1, p, p, p, p, w_off, b_off, bias_nc, residual, scale);
     release(e, ab);
     return y;
   }
@@ -198,10 +200,11 @@ static act *fir(exec *e, act *x, const sr_fir_desc *f, size_t bias_off) {
   if (e->st != SR_OK || !x) return NULL;
   sr_fir_desc across = *f;
   across.kh = f->kw;
-  const int ho = (int)sr_fir_out_size(f, (size_t)x->h), wo = (int)sr_fir_out_size(&across, (size_t)x->w);
+  const int ho = (int)sr_fir_out_size(f, (size_t)x->h),
+            wo = (int)sr_fir_out_size(&across, (size_t)x->w);
   if (ho <= 0 || wo <= 0) {
-    e->st = sr_fail(e->ctx, SR_ERR_SHAPE, "NCSN++: resampling a %dx%d map leaves nothing", x->h,
-                    x->w);
+    e->st =
+        sr_fail(e->ctx, SR_ERR_SHAPE, "NCSN++: resampling a %dx%d map leaves nothing", x->h, x->w);
     return NULL;
   }
   act *y = new_act(e, x->c, ho, wo);
@@ -241,8 +244,8 @@ static act *resblock(exec *e, const sr_module *m, act *x, act *temb) {
   act *xs = ref(x);
   act *h2;
   if (!m->up && !m->down) {
-    h2 = norm_conv(e, x, m->p[SR_P_GN0_W], m->p[SR_P_GN0_B], 1, 0, m->out_ch, 3,
-                   m->p[SR_P_CONV0_W], m->p[SR_P_CONV0_B], dense, NULL, 1.0f);
+    h2 = norm_conv(e, x, m->p[SR_P_GN0_W], m->p[SR_P_GN0_B], 1, 0, m->out_ch, 3, m->p[SR_P_CONV0_W],
+                   m->p[SR_P_CONV0_B], dense, NULL, 1.0f);
   } else {
     /* GroupNorm, FIR or naive resampling of both branches (the descriptors
      * hold whichever the config asks for), then Conv_0 */
@@ -314,8 +317,8 @@ static act *upsample(exec *e, const sr_module *m, act *x) {
   if (!m->with_conv) return fir(e, x, &e->m->firs.up, SR_PARAM_ABSENT);
   if (e->cfg->fir) {
     act *z = fir(e, x, &e->m->firs.zero_up, SR_PARAM_ABSENT);
-    act *c = conv(e, z, m->out_ch, 3, 1, 0, 0, 0, 0, m->p[SR_P_W], SR_PARAM_ABSENT, NULL, NULL,
-                  1.0f);
+    act *c =
+        conv(e, z, m->out_ch, 3, 1, 0, 0, 0, 0, m->p[SR_P_W], SR_PARAM_ABSENT, NULL, NULL, 1.0f);
     release(e, z);
     act *y = fir(e, c, &e->m->firs.conv_up, m->p[SR_P_B]);
     release(e, c);
@@ -431,8 +434,8 @@ static void network(exec *e, const float *x_in, const float *cond, float *out) {
   act *hs[4 * SR_NCSNPP_MAX_LEVELS * 64 + 8];
   int n_hs = 0;
   act *input_pyramid = c->progressive_input != SR_PROG_IN_NONE ? ref(x) : NULL;
-  hs[n_hs++] = conv3(e, x, mods[mi].out_ch, mods[mi].p[SR_P_W], mods[mi].p[SR_P_B], NULL, NULL,
-                     1.0f);
+  hs[n_hs++] =
+      conv3(e, x, mods[mi].out_ch, mods[mi].p[SR_P_W], mods[mi].p[SR_P_B], NULL, NULL, 1.0f);
   ++mi;
   release(e, x);
   for (int lv = 0; lv < L && e->st == SR_OK; ++lv) {
@@ -516,8 +519,8 @@ static void network(exec *e, const float *x_in, const float *cond, float *out) {
           release(e, pyramid);
           pyramid = NULL;
         }
-        act *p = norm_conv(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1, 0, cv->out_ch, 3,
-                           cv->p[SR_P_W], cv->p[SR_P_B], NULL, up, 1.0f);
+        act *p = norm_conv(e, h, gn->p[SR_P_W], gn->p[SR_P_B], 1, 0, cv->out_ch, 3, cv->p[SR_P_W],
+                           cv->p[SR_P_B], NULL, up, 1.0f);
         release(e, up);
         release(e, pyramid);
         pyramid = p;
@@ -557,9 +560,9 @@ static void network(exec *e, const float *x_in, const float *cond, float *out) {
   release(e, temb);
   if (e->st != SR_OK) return;
   if (mi != e->m->net.n_modules || n_hs != 0) {
-    e->st = SR_FAIL_HERE(e->ctx, SR_ERR_INTERNAL,
-                         "NCSN++ forward used %d of %d modules, %d skips left", mi,
-                         e->m->net.n_modules, n_hs);
+    e->st =
+        SR_FAIL_HERE(e->ctx, SR_ERR_INTERNAL, "NCSN++ forward used %d of %d modules, %d skips left",
+                     mi, e->m->net.n_modules, n_hs);
     return;
   }
   /* out = result, divided by sigma per sample when scale_by_sigma */
@@ -615,8 +618,8 @@ void sr_ncsnpp_firs_init(const sr_ncsnpp_config *cfg, sr_ncsnpp_firs *f) {
     }
   for (int i = 0; i < len * len; ++i) k2[i] /= sum;
 
-  /* Python's floor division, for negative paddings */
-  #define FLOORDIV2(v) ((v) >= 0 ? (v) / 2 : -((-(v) + 1) / 2))
+/* Python's floor division, for negative paddings */
+#define FLOORDIV2(v) ((v) >= 0 ? (v) / 2 : -((-(v) + 1) / 2))
   const int fac = 2, conv_k = 3;
   sr_fir_desc base = {.up = 1, .down = 1, .kh = len, .kw = len};
   /* upsample_2d: gain * factor^2 = 4; pad ((p+1)//2 + factor - 1, p//2), p = len - factor.
@@ -651,8 +654,8 @@ void sr_ncsnpp_firs_init(const sr_ncsnpp_config *cfg, sr_ncsnpp_firs *f) {
    * conv_k - 1 each side (upfirdn's up leaves one trailing zero: pad1 one less),
    * unpadded conv; then FIR x4 with pad ((p+1)//2 + factor - 1, p//2 + 1),
    * p = len - factor - (conv_k - 1). */
-  f->zero_up = (sr_fir_desc){.up = fac, .down = 1, .pad0 = conv_k - 1, .pad1 = conv_k - 2,
-                             .kh = 1, .kw = 1};
+  f->zero_up =
+      (sr_fir_desc){.up = fac, .down = 1, .pad0 = conv_k - 1, .pad1 = conv_k - 2, .kh = 1, .kw = 1};
   f->zero_up.k[0] = 1.0f;
   f->conv_up = base;
   {
@@ -661,5 +664,5 @@ void sr_ncsnpp_firs_init(const sr_ncsnpp_config *cfg, sr_ncsnpp_firs *f) {
     f->conv_up.pad1 = FLOORDIV2(p) + 1;
   }
   for (int i = 0; i < len * len; ++i) f->conv_up.k[i] = k2[i] * (float)(fac * fac);
-  #undef FLOORDIV2
+#undef FLOORDIV2
 }

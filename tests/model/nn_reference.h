@@ -12,9 +12,8 @@
 #include "backend/backend.h"
 #include "core/precision.h"
 
-static void ref_conv2d(const sr_conv2d_desc *d, const float *x, const float *w,
-                       const float *bias, const float *bias_nc, const float *residual,
-                       float scale, float *y) {
+static void ref_conv2d(const sr_conv2d_desc *d, const float *x, const float *w, const float *bias,
+                       const float *bias_nc, const float *residual, float scale, float *y) {
   for (int n = 0; n < d->n; ++n)
     for (int co = 0; co < d->c_out; ++co)
       for (int oy = 0; oy < d->h_out; ++oy)
@@ -70,11 +69,12 @@ static void ref_conv2d_prec(const sr_conv2d_desc *d, const float *x, const float
         }
 }
 
-static double ref_silu(double v) { return v / (1.0 + exp(-v)); }
+static double ref_silu(double v) {
+  return v / (1.0 + exp(-v));
+}
 
 static void ref_group_norm(const float *x, size_t n, size_t c, size_t hw, size_t groups,
-                           const float *gamma, const float *beta, float eps, int silu,
-                           float *y) {
+                           const float *gamma, const float *beta, float eps, int silu, float *y) {
   size_t cg = c / groups;
   for (size_t s = 0; s < n; ++s)
     for (size_t g = 0; g < groups; ++g) {
@@ -129,8 +129,8 @@ static void ref_attention(const float *qkv, size_t n, size_t c, size_t hw, float
 
 /* By the definition: materialise the upsampled, padded plane, then
  * convolve with the flipped kernel and keep every down-th sample. */
-static void ref_upfirdn2d(const sr_fir_desc *f, const float *x, size_t planes, size_t h,
-                          size_t w, const float *bias, size_t channels, float *y) {
+static void ref_upfirdn2d(const sr_fir_desc *f, const float *x, size_t planes, size_t h, size_t w,
+                          const float *bias, size_t channels, float *y) {
   long hp = (long)h * f->up + f->pad0 + f->pad1, wp = (long)w * f->up + f->pad0 + f->pad1;
   long ho = (hp - f->kh) / f->down + 1, wo = (wp - f->kw) / f->down + 1;
   double *p = (double *)malloc((size_t)(hp * wp) * sizeof *p);
@@ -139,8 +139,8 @@ static void ref_upfirdn2d(const sr_fir_desc *f, const float *x, size_t planes, s
       for (long c = 0; c < wp; ++c) {
         long ur = r - f->pad0, uc = c - f->pad0;
         double v = 0.0;
-        if (ur >= 0 && uc >= 0 && ur < (long)h * f->up && uc < (long)w * f->up &&
-            ur % f->up == 0 && uc % f->up == 0)
+        if (ur >= 0 && uc >= 0 && ur < (long)h * f->up && uc < (long)w * f->up && ur % f->up == 0 &&
+            uc % f->up == 0)
           v = x[pl * h * w + (size_t)(ur / f->up) * w + (size_t)(uc / f->up)];
         p[r * wp + c] = v;
       }

@@ -26,18 +26,6 @@ static float frand(void) {
   return ((float)(rng >> 8) / 16777216.0f) * 2.0f - 1.0f;
 }
 
-static float from_bits(uint32_t u) {
-  float v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
-
-static uint32_t to_bits(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
 /* Random values over many binades, plus the rounding edge cases. */
 static float *inputs(size_t *count) {
   static const uint32_t special[] = {
@@ -53,7 +41,7 @@ static float *inputs(size_t *count) {
     const int e = (int)((frand() + 1.0f) * 28.0f) - 28; /* 2^-28 .. 2^28 */
     x[i] = ldexpf(m, e);
   }
-  for (size_t i = 0; i < n_special; ++i) x[n + i] = from_bits(special[i]);
+  for (size_t i = 0; i < n_special; ++i) x[n + i] = sr_prec_float(special[i]);
   *count = n + n_special;
   return x;
 }
@@ -74,11 +62,11 @@ static void test_to_half(sr_backend *b, int precision) {
     const float want = sr_round_operand(x[i], precision);
     const float dec =
         precision == SR_PRECISION_FP16 ? sr_half_to_float(got[i]) : sr_bf16_to_float(got[i]);
-    const int ok = (isnan(want) && isnan(dec)) || to_bits(want) == to_bits(dec);
+    const int ok = (isnan(want) && isnan(dec)) || sr_prec_bits(want) == sr_prec_bits(dec);
     if (!ok && bad++ < 5)
       CHECK_MSG(0, "to_half %s: 0x%08x -> 0x%04x = 0x%08x, expected 0x%08x",
-                sr_precision_name((sr_precision)precision), (unsigned)to_bits(x[i]),
-                (unsigned)got[i], (unsigned)to_bits(dec), (unsigned)to_bits(want));
+                sr_precision_name((sr_precision)precision), (unsigned)sr_prec_bits(x[i]),
+                (unsigned)got[i], (unsigned)sr_prec_bits(dec), (unsigned)sr_prec_bits(want));
   }
   b->ops->free(b, dx);
   b->ops->free(b, dh);
@@ -141,7 +129,7 @@ static void test_epilogue_half(sr_backend *b, int precision, int terms) {
     float v = sr_round_output(conv[o], precision) + add;
     if (res) v = v + res[o];
     const float want = v * scale;
-    if (to_bits(got[o]) != to_bits(want) && bad++ < 5)
+    if (sr_prec_bits(got[o]) != sr_prec_bits(want) && bad++ < 5)
       CHECK_MSG(0, "conv_epilogue_half %s terms %d at %zu: %.9g, expected %.9g",
                 sr_precision_name((sr_precision)precision), terms, o, (double)got[o], (double)want);
   }

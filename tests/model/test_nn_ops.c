@@ -74,7 +74,8 @@ static float *conv_on(sr_backend *b, const sr_conv2d_desc *d, const float *x, co
   size_t nx = (size_t)d->n * d->c_in * d->h * d->w, nw = (size_t)d->c_out * d->c_in * d->kh * d->kw;
   size_t ny = (size_t)d->n * d->c_out * d->h_out * d->w_out;
   float *dx = dev(NULL, b, x, nx), *dw = dev(NULL, b, w, nw);
-  float *db = dev(NULL, b, bias, (size_t)d->c_out), *dbn = dev(NULL, b, bias_nc, (size_t)d->n * d->c_out);
+  float *db = dev(NULL, b, bias, (size_t)d->c_out),
+        *dbn = dev(NULL, b, bias_nc, (size_t)d->n * d->c_out);
   float *dr = dev(NULL, b, res, ny), *dy = NULL;
   CHECK_OK(b->ctx, b->ops->alloc(b, ny * sizeof(float), (void **)&dy));
   size_t ws = 0;
@@ -174,8 +175,8 @@ static void test_conv_precision(under_test *t, int precision, int n, int ci, int
   free(got), free(ref), free(wrong), free(x), free(wt), free(bias), free(bias_nc), free(res);
 }
 
-static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k, int stride,
-                      int pt, int pl, int pb, int pr, int epi) {
+static void test_conv(under_test *t, int n, int ci, int h, int w, int co, int k, int stride, int pt,
+                      int pl, int pb, int pr, int epi) {
   sr_conv2d_desc d;
   CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pt, pl, pb, pr));
   size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
@@ -210,8 +211,8 @@ static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co,
   sr_backend *b = t->b;
   if (!b->ops->conv2d_normed || !b->ops->group_norm_coeffs) return;
   sr_conv2d_desc d;
-  CHECK_OK(t->ctx, sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pad, pad, pad,
-                                       pad));
+  CHECK_OK(t->ctx,
+           sr_conv2d_desc_init(t->ctx, &d, n, ci, h, w, co, k, k, stride, pad, pad, pad, pad));
   d.precision = precision;
   const size_t groups = ci / 4 < 32 ? (size_t)ci / 4 : 32;
   const size_t nx = (size_t)n * ci * h * w, nw = (size_t)co * ci * k * k;
@@ -237,8 +238,8 @@ static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co,
   CHECK_OK(t->ctx, b->ops->group_norm_coeffs(b, dx, (size_t)n, (size_t)ci, (size_t)h * w, groups,
                                              dg, dbt, 1e-6f, dab));
   CHECK_OK(t->ctx, b->ops->conv2d_normed(b, &d, dx, dab, silu, dw, db, NULL, dr, 0.5f, dy, dws));
-  CHECK_OK(t->ctx, b->ops->group_norm(b, dx, (size_t)n, (size_t)ci, (size_t)h * w, groups, dg,
-                                      dbt, 1e-6f, silu, dxn));
+  CHECK_OK(t->ctx, b->ops->group_norm(b, dx, (size_t)n, (size_t)ci, (size_t)h * w, groups, dg, dbt,
+                                      1e-6f, silu, dxn));
   CHECK_OK(t->ctx, b->ops->conv2d(b, &d, dxn, dw, db, NULL, dr, 0.5f, dy2, dws));
   float *got = (float *)malloc(ny * sizeof *got), *got2 = (float *)malloc(ny * sizeof *got2);
   back(b, got, dy, ny);
@@ -257,8 +258,8 @@ static void test_conv_normed(under_test *t, int n, int ci, int h, int w, int co,
            pad, silu);
   double m = 0.0;
   CHECK_MSG(precision_ok(precision, got, ref, ny, &m), "%s: %.3g", what, m);
-  CHECK_MSG(memcmp(got, got2, ny * sizeof(float)) == 0,
-            "%s: differs from group_norm + conv2d", what);
+  CHECK_MSG(memcmp(got, got2, ny * sizeof(float)) == 0, "%s: differs from group_norm + conv2d",
+            what);
   release(b, dx), release(b, dw), release(b, db), release(b, dg), release(b, dbt);
   release(b, dr), release(b, dab), release(b, dy), release(b, dy2), release(b, dxn);
   if (dws) b->ops->free(b, dws);
@@ -277,8 +278,8 @@ static void test_group_norm(under_test *t, size_t n, size_t c, size_t hw, int si
   CHECK_OK(t->ctx, b->ops->group_norm(b, dx, n, c, hw, groups, dg, db, 1e-6f, silu, dy));
   back(b, got, dy, count);
   char what[128];
-  snprintf(what, sizeof what, "%s group_norm (%zu,%zu,%zu) silu %d inplace %d", b->ops->name, n,
-           c, hw, silu, inplace);
+  snprintf(what, sizeof what, "%s group_norm (%zu,%zu,%zu) silu %d inplace %d", b->ops->name, n, c,
+           hw, silu, inplace);
   expect(what, got, ref, count, 1e-5);
   release(b, dx), release(b, dg), release(b, db);
   if (!inplace) release(b, dy);
@@ -325,7 +326,8 @@ static void test_silu_linear(under_test *t) {
 static void test_attention(under_test *t, size_t n, size_t c, size_t hw) {
   sr_backend *b = t->b;
   float *qkv = rnd(n * 3 * c * hw, 1.5f, 0.0f);
-  float *ref = (float *)malloc(n * c * hw * sizeof *ref), *got = (float *)malloc(n * c * hw * sizeof *got);
+  float *ref = (float *)malloc(n * c * hw * sizeof *ref),
+        *got = (float *)malloc(n * c * hw * sizeof *got);
   const float scale = (float)pow((double)c, -0.5);
   ref_attention(qkv, n, c, hw, scale, ref);
   float *dq = dev(t, b, qkv, n * 3 * c * hw), *ws = NULL, *dout = NULL;
@@ -356,14 +358,14 @@ static void test_upfirdn(under_test *t, const sr_fir_desc *f, size_t planes, siz
   CHECK_OK(t->ctx, b->ops->upfirdn2d(b, f, dx, planes, h, w, db, channels, dy));
   back(b, got, dy, planes * ho * wo);
   char what[96];
-  snprintf(what, sizeof what, "%s upfirdn2d %s %zux%zu -> %zux%zu", b->ops->name, name, h, w, ho, wo);
+  snprintf(what, sizeof what, "%s upfirdn2d %s %zux%zu -> %zux%zu", b->ops->name, name, h, w, ho,
+           wo);
   expect(what, got, ref, planes * ho * wo, 1e-6);
   release(b, dx), release(b, db), release(b, dy);
   free(x), free(bias), free(ref), free(got);
 }
 
-static sr_fir_desc fir(int up, int down, int pad0, int pad1, const float *k1, int len,
-                       float gain) {
+static sr_fir_desc fir(int up, int down, int pad0, int pad1, const float *k1, int len, float gain) {
   sr_fir_desc f = {.up = up, .down = down, .pad0 = pad0, .pad1 = pad1, .kh = len, .kw = len};
   float sum = 0.0f;
   for (int i = 0; i < len; ++i)
@@ -377,7 +379,8 @@ static void test_concat(under_test *t) {
   sr_backend *b = t->b;
   const size_t n = 3, ca = 5, cb = 7, hw = 11;
   float *a = rnd(n * ca * hw, 1.0f, 0.0f), *bb = rnd(n * cb * hw, 1.0f, 0.0f);
-  float *ref = (float *)malloc(n * (ca + cb) * hw * sizeof *ref), *got = (float *)malloc(n * (ca + cb) * hw * sizeof *got);
+  float *ref = (float *)malloc(n * (ca + cb) * hw * sizeof *ref),
+        *got = (float *)malloc(n * (ca + cb) * hw * sizeof *got);
   for (size_t s = 0; s < n; ++s) {
     memcpy(ref + s * (ca + cb) * hw, a + s * ca * hw, ca * hw * sizeof(float));
     memcpy(ref + s * (ca + cb) * hw + ca * hw, bb + s * cb * hw, cb * hw * sizeof(float));
@@ -421,8 +424,8 @@ static void test_cpu_threads(void) {
     for (int j = 0; j < 4; ++j) out[i][j] = (float *)malloc(4 * ny * sizeof(float));
     CHECK_OK(ctx[i], b->ops->conv2d(b, &d, x, w, bias, NULL, x, 0.5f, out[i][0], wsp));
     if (b->ops->conv2d_normed)
-      CHECK_OK(ctx[i], b->ops->conv2d_normed(b, &d, x, ab, 1, w, bias, NULL, NULL, 1.0f,
-                                             out[i][1], wsp));
+      CHECK_OK(ctx[i],
+               b->ops->conv2d_normed(b, &d, x, ab, 1, w, bias, NULL, NULL, 1.0f, out[i][1], wsp));
     CHECK_OK(ctx[i], b->ops->group_norm(b, x, 2, 32, 48 * 40, 8, g, bt, 1e-6f, 1, out[i][2]));
     CHECK_OK(ctx[i], b->ops->upfirdn2d(b, &up, x, 64, 48, 40, NULL, 0, out[i][3]));
     free(wsp);

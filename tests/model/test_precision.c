@@ -15,18 +15,6 @@
 #include "core/precision.h"
 #include "test_util.h"
 
-static float from_bits(uint32_t u) {
-  float v;
-  memcpy(&v, &u, sizeof v);
-  return v;
-}
-
-static uint32_t to_bits(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
 static float round_as(int precision, float v) {
   switch (precision) {
   case SR_PRECISION_TF32: return sr_round_tf32(v);
@@ -57,7 +45,7 @@ static float ref_round(int precision, float v) {
 }
 
 static int same(float a, float b) {
-  return (isnan(a) && isnan(b)) || to_bits(a) == to_bits(b);
+  return (isnan(a) && isnan(b)) || sr_prec_bits(a) == sr_prec_bits(b);
 }
 
 typedef struct known {
@@ -118,11 +106,11 @@ static const known kKnown[] = {
 static void test_known(void) {
   for (size_t i = 0; i < sizeof kKnown / sizeof kKnown[0]; ++i) {
     const known *k = &kKnown[i];
-    const float got = round_as(k->precision, from_bits(k->in));
-    CHECK_MSG(to_bits(got) == k->out, "%s(0x%08x) = 0x%08x, expected 0x%08x",
+    const float got = round_as(k->precision, sr_prec_float(k->in));
+    CHECK_MSG(sr_prec_bits(got) == k->out, "%s(0x%08x) = 0x%08x, expected 0x%08x",
               sr_precision_name((sr_precision)k->precision), (unsigned)k->in,
-              (unsigned)to_bits(got), (unsigned)k->out);
-    CHECK_MSG(to_bits(ref_round(k->precision, from_bits(k->in))) == k->out,
+              (unsigned)sr_prec_bits(got), (unsigned)k->out);
+    CHECK_MSG(sr_prec_bits(ref_round(k->precision, sr_prec_float(k->in))) == k->out,
               "the reference disagrees with the table at %s(0x%08x)",
               sr_precision_name((sr_precision)k->precision), (unsigned)k->in);
   }
@@ -130,15 +118,20 @@ static void test_known(void) {
   const uint32_t nans[] = {0x7f800001u, 0xff800001u, 0x7fc00000u, 0x7f801000u};
   for (int p = SR_PRECISION_TF32; p <= SR_PRECISION_FP16; ++p)
     for (size_t i = 0; i < sizeof nans / sizeof nans[0]; ++i) {
-      const float got = round_as(p, from_bits(nans[i]));
-      CHECK_MSG(isnan(got) && (to_bits(got) >> 31) == (nans[i] >> 31), "%s(NaN 0x%08x) = 0x%08x",
-                sr_precision_name((sr_precision)p), (unsigned)nans[i], (unsigned)to_bits(got));
+      const float got = round_as(p, sr_prec_float(nans[i]));
+      CHECK_MSG(isnan(got) && (sr_prec_bits(got) >> 31) == (nans[i] >> 31),
+                "%s(NaN 0x%08x) = 0x%08x", sr_precision_name((sr_precision)p), (unsigned)nans[i],
+                (unsigned)sr_prec_bits(got));
     }
   /* the dispatchers */
-  CHECK(to_bits(sr_round_operand(from_bits(0x3f801001u), SR_PRECISION_FP32)) == 0x3f801001u);
-  CHECK(to_bits(sr_round_operand(from_bits(0x3f808001u), SR_PRECISION_BF16)) == 0x3f810000u);
-  CHECK(to_bits(sr_round_output(from_bits(0x3f801001u), SR_PRECISION_TF32)) == 0x3f801001u);
-  CHECK(to_bits(sr_round_output(from_bits(0x3f801001u), SR_PRECISION_FP16)) == 0x3f802000u);
+  CHECK(sr_prec_bits(sr_round_operand(sr_prec_float(0x3f801001u), SR_PRECISION_FP32)) ==
+        0x3f801001u);
+  CHECK(sr_prec_bits(sr_round_operand(sr_prec_float(0x3f808001u), SR_PRECISION_BF16)) ==
+        0x3f810000u);
+  CHECK(sr_prec_bits(sr_round_output(sr_prec_float(0x3f801001u), SR_PRECISION_TF32)) ==
+        0x3f801001u);
+  CHECK(sr_prec_bits(sr_round_output(sr_prec_float(0x3f801001u), SR_PRECISION_FP16)) ==
+        0x3f802000u);
   CHECK(!sr_precision_rounds_output(SR_PRECISION_FP32));
   CHECK(!sr_precision_rounds_output(SR_PRECISION_TF32));
   CHECK(sr_precision_rounds_output(SR_PRECISION_BF16));
@@ -148,10 +141,10 @@ static void test_known(void) {
 static int sweep_failures;
 
 static void compare(int p, uint32_t u) {
-  const float v = from_bits(u), got = round_as(p, v), want = ref_round(p, v);
+  const float v = sr_prec_float(u), got = round_as(p, v), want = ref_round(p, v);
   if (!same(got, want) && sweep_failures++ < 10)
     CHECK_MSG(0, "%s(0x%08x) = 0x%08x, the reference 0x%08x", sr_precision_name((sr_precision)p),
-              (unsigned)u, (unsigned)to_bits(got), (unsigned)to_bits(want));
+              (unsigned)u, (unsigned)sr_prec_bits(got), (unsigned)sr_prec_bits(want));
 }
 
 static void test_sweep(void) {

@@ -17,22 +17,27 @@ static sr_status cpu_alloc(sr_backend *b, size_t bytes, void **out) {
   if (bytes == 0) bytes = 1;
   void *p = NULL;
   if (posix_memalign(&p, 64, bytes) != 0 || !p)
-    return sr_fail(b->ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory",
-                   bytes);
+    return sr_fail(b->ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of host memory", bytes);
   *out = p;
   return SR_OK;
 }
 
-static void cpu_free(sr_backend *b, void *ptr) { free(ptr); }
+static void cpu_free(sr_backend *b, void *ptr) {
+  free(ptr);
+}
 
 static sr_status cpu_copy(sr_backend *b, void *dst, const void *src, size_t bytes) {
   if (bytes) memmove(dst, src, bytes);
   return SR_OK;
 }
 
-static sr_status cpu_synchronize(sr_backend *b) { return SR_OK; }
+static sr_status cpu_synchronize(sr_backend *b) {
+  return SR_OK;
+}
 
-static void cpu_destroy(sr_backend *b) { free(b); }
+static void cpu_destroy(sr_backend *b) {
+  free(b);
+}
 
 static const sr_backend_ops cpu_ops = {
     .name = "cpu",

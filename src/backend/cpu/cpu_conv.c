@@ -60,14 +60,15 @@ static size_t tile_bytes(const sr_conv2d_desc *d) {
   return (size_t)d->c_in * d->kh * d->kw * (size_t)tile_rows(d) * d->w_out * sizeof(float);
 }
 
-static int backend_threads(const sr_backend *b) { return b->threads > 0 ? b->threads : 1; }
+static int backend_threads(const sr_backend *b) {
+  return b->threads > 0 ? b->threads : 1;
+}
 
 /* im2col path: a column buffer per thread; a 1x1 conv uses it only for
  * conv2d_normed's activated copy of its input tile. */
 static size_t im2col_bytes(const sr_conv2d_desc *d, int threads) {
-  const size_t per_thread = is_pointwise(d)
-                                ? (size_t)d->c_in * SR_CONV_POINTWISE_TILE * sizeof(float)
-                                : tile_bytes(d);
+  const size_t per_thread =
+      is_pointwise(d) ? (size_t)d->c_in * SR_CONV_POINTWISE_TILE * sizeof(float) : tile_bytes(d);
   return per_thread * (size_t)threads;
 }
 
@@ -150,9 +151,8 @@ static void im2col_rows(const sr_conv2d_desc *d, const float *xn, const float *a
 
 /* y[n][:, p0 : p0 + len] = scale * (bias + bias_nc + residual), y plane
  * stride P. */
-static void write_epilogue(const sr_conv2d_desc *d, int n, size_t p0, size_t len,
-                           const float *bias, const float *bias_nc, const float *residual,
-                           float scale, float *y) {
+static void write_epilogue(const sr_conv2d_desc *d, int n, size_t p0, size_t len, const float *bias,
+                           const float *bias_nc, const float *residual, float scale, float *y) {
   const size_t p = (size_t)d->h_out * d->w_out;
   for (int co = 0; co < d->c_out; ++co) {
     float add = 0.0f;
@@ -200,10 +200,9 @@ void sr_cpu_blas_single_end(int saved) {
 }
 
 /* Both entry points: ab == NULL for a plain conv2d. */
-static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float *x,
-                            const float *ab, int silu, const float *w, const float *bias,
-                            const float *bias_nc, const float *residual, float scale, float *y,
-                            void *workspace) {
+static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *ab,
+                            int silu, const float *w, const float *bias, const float *bias_nc,
+                            const float *residual, float scale, float *y, void *workspace) {
   if (d->h_out <= 0 || d->w_out <= 0)
     return SR_FAIL_HERE(b->ctx, SR_ERR_INVALID_ARGUMENT, "conv2d: descriptor not initialised");
   if (!workspace)
@@ -249,8 +248,8 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
       size_t ld = p_in;
       if (abn) {
         for (int ci = 0; ci < d->c_in; ++ci)
-          sr_cpu_affine_act(xn + (size_t)ci * p_in + p0, cols + (size_t)ci * len, len,
-                            abn[2 * ci], abn[2 * ci + 1], silu);
+          sr_cpu_affine_act(xn + (size_t)ci * p_in + p0, cols + (size_t)ci * len, len, abn[2 * ci],
+                            abn[2 * ci + 1], silu);
         src = cols, ld = len;
       }
       if (prec != SR_PRECISION_FP32) {
@@ -266,8 +265,8 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
       }
       write_epilogue(d, n, p0, len, bias, bias_nc, residual, scale, y);
       /* y (C_out, len) += scale * w (C_out, C_in) . x (C_in, len) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, (int)len, d->c_in, scale,
-                  w, d->c_in, src, (int)ld, 1.0f, yn + p0, (int)p_out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, (int)len, d->c_in, scale, w,
+                  d->c_in, src, (int)ld, 1.0f, yn + p0, (int)p_out);
     } else {
       const int oy0 = (int)tile * rows;
       const int r = oy0 + rows <= d->h_out ? rows : d->h_out - oy0;
@@ -282,8 +281,8 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
         continue;
       }
       write_epilogue(d, n, (size_t)oy0 * d->w_out, (size_t)t, bias, bias_nc, residual, scale, y);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, t, k, scale, w, k, cols,
-                  t, 1.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->c_out, t, k, scale, w, k, cols, t,
+                  1.0f, yn + (size_t)oy0 * d->w_out, (int)p_out);
     }
   }
   sr_cpu_blas_single_end(saved);
@@ -291,14 +290,14 @@ static sr_status conv2d_any(sr_backend *b, const sr_conv2d_desc *d, const float 
 }
 
 sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
-                        const float *bias, const float *bias_nc, const float *residual,
-                        float scale, float *y, void *workspace) {
+                        const float *bias, const float *bias_nc, const float *residual, float scale,
+                        float *y, void *workspace) {
   return conv2d_any(b, d, x, NULL, 0, w, bias, bias_nc, residual, scale, y, workspace);
 }
 
 sr_status sr_cpu_conv2d_normed(sr_backend *b, const sr_conv2d_desc *d, const float *x,
                                const float *ab, int silu, const float *w, const float *bias,
-                               const float *bias_nc, const float *residual, float scale,
-                               float *y, void *workspace) {
+                               const float *bias_nc, const float *residual, float scale, float *y,
+                               void *workspace) {
   return conv2d_any(b, d, x, ab, silu, w, bias, bias_nc, residual, scale, y, workspace);
 }

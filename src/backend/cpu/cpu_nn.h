@@ -7,19 +7,19 @@
 #include "backend/backend.h"
 
 sr_status sr_cpu_conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
-                        const float *bias, const float *bias_nc, const float *residual,
-                        float scale, float *y, void *workspace);
+                        const float *bias, const float *bias_nc, const float *residual, float scale,
+                        float *y, void *workspace);
 sr_status sr_cpu_conv2d_workspace(sr_backend *b, const sr_conv2d_desc *d, size_t *bytes);
 sr_status sr_cpu_conv2d_normed(sr_backend *b, const sr_conv2d_desc *d, const float *x,
                                const float *ab, int silu, const float *w, const float *bias,
-                               const float *bias_nc, const float *residual, float scale,
-                               float *y, void *workspace);
+                               const float *bias_nc, const float *residual, float scale, float *y,
+                               void *workspace);
 sr_status sr_cpu_group_norm(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
                             size_t groups, const float *gamma, const float *beta, float eps,
                             int silu, float *y);
-sr_status sr_cpu_group_norm_coeffs(sr_backend *b, const float *x, size_t n, size_t c,
-                                   size_t hw, size_t groups, const float *gamma,
-                                   const float *beta, float eps, float *ab);
+sr_status sr_cpu_group_norm_coeffs(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
+                                   size_t groups, const float *gamma, const float *beta, float eps,
+                                   float *ab);
 /* y[i] = act(x[i] * a + c), act = SiLU when silu: GroupNorm's last step,
  * shared by group_norm and conv2d_normed so both round the same. y may be x. */
 void sr_cpu_affine_act(const float *x, float *y, size_t n, float a, float c, int silu);

@@ -207,4 +207,3 @@ sr_status sr_cuda_backend_create(sr_context *ctx, int device, sr_backend **out) 
   SR_CUDA_CHECK(ctx, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
   return SR_OK;
 }
-

@@ -28,12 +28,12 @@
 #include "backend/cuda/cuda_internal.h"
 #include "backend/cuda/cuda_nn.h"
 
-#define SR_CUDNN_CHECK(ctx, call)                                                              \
-  do {                                                                                         \
-    cudnnStatus_t sr_cudnn_st_ = (call);                                                       \
-    if (sr_cudnn_st_ != CUDNN_STATUS_SUCCESS)                                                  \
-      return SR_FAIL_HERE((ctx), SR_ERR_DEVICE, "%s failed: %s", #call,                        \
-                          cudnnGetErrorString(sr_cudnn_st_));                                  \
+#define SR_CUDNN_CHECK(ctx, call)                                                                  \
+  do {                                                                                             \
+    cudnnStatus_t sr_cudnn_st_ = (call);                                                           \
+    if (sr_cudnn_st_ != CUDNN_STATUS_SUCCESS)                                                      \
+      return SR_FAIL_HERE((ctx), SR_ERR_DEVICE, "%s failed: %s", #call,                            \
+                          cudnnGetErrorString(sr_cudnn_st_));                                      \
   } while (0)
 
 #define SR_CUDNN_CACHE 512
@@ -94,8 +94,8 @@ static size_t count_y(const sr_conv2d_desc *d) {
 
 static int forbidden(cudnnConvolutionFwdAlgo_t a) {
   return a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD ||
-         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED ||
-         a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING;
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING;
 }
 
 /* cuDNN pads symmetrically; asymmetric padding (the plain stride-2
@@ -117,8 +117,7 @@ static sr_status plan_for(sr_backend *b, const sr_conv2d_desc *d, conv_plan **ou
       return SR_OK;
     }
   if (s->count == SR_CUDNN_CACHE)
-    return SR_FAIL_HERE(b->ctx, SR_ERR_INTERNAL, "more than %d convolution shapes",
-                        SR_CUDNN_CACHE);
+    return SR_FAIL_HERE(b->ctx, SR_ERR_INTERNAL, "more than %d convolution shapes", SR_CUDNN_CACHE);
   conv_plan *p = &s->plans[s->count];
   memset(p, 0, sizeof *p);
   p->d = *d;
@@ -138,9 +137,8 @@ static sr_status plan_for(sr_backend *b, const sr_conv2d_desc *d, conv_plan **ou
   SR_CUDNN_CHECK(ctx, cudnnSetFilter4dDescriptor(p->w, dt, CUDNN_TENSOR_NCHW, d->c_out, d->c_in,
                                                  d->kh, d->kw));
   /* the compute type is float for every precision: fp32 accumulation */
-  SR_CUDNN_CHECK(ctx, cudnnSetConvolution2dDescriptor(p->conv, d->pad_top, d->pad_left,
-                                                      d->stride, d->stride, 1, 1,
-                                                      CUDNN_CROSS_CORRELATION,
+  SR_CUDNN_CHECK(ctx, cudnnSetConvolution2dDescriptor(p->conv, d->pad_top, d->pad_left, d->stride,
+                                                      d->stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                                       CUDNN_DATA_FLOAT));
   SR_CUDNN_CHECK(ctx, cudnnSetConvolutionMathType(p->conv, math));
   int n_out = 0, h_out = 0, w_out = 0, c_out = 0;
@@ -151,9 +149,9 @@ static sr_status plan_for(sr_backend *b, const sr_conv2d_desc *d, conv_plan **ou
                         d->h_out, d->w_out);
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int found = 0;
-  SR_CUDNN_CHECK(ctx, cudnnGetConvolutionForwardAlgorithm_v7(
-                          s->handle, p->x, p->w, p->conv, p->y,
-                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf));
+  SR_CUDNN_CHECK(ctx, cudnnGetConvolutionForwardAlgorithm_v7(s->handle, p->x, p->w, p->conv, p->y,
+                                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                             &found, perf));
   /* fp32: only FMA kernels. tf32: a tensor-op kernel first in the ranking,
    * else the best FMA one (what a GPU without TF32 runs anyway). bf16/fp16:
    * the first allowed. */
@@ -176,8 +174,8 @@ static sr_status plan_for(sr_backend *b, const sr_conv2d_desc *d, conv_plan **ou
   p->algo = perf[chosen].algo;
   /* run with the math type the ranking measured the algorithm with */
   SR_CUDNN_CHECK(ctx, cudnnSetConvolutionMathType(p->conv, perf[chosen].mathType));
-  SR_CUDNN_CHECK(ctx, cudnnGetConvolutionForwardWorkspaceSize(s->handle, p->x, p->w, p->conv,
-                                                              p->y, p->algo, &p->ws));
+  SR_CUDNN_CHECK(ctx, cudnnGetConvolutionForwardWorkspaceSize(s->handle, p->x, p->w, p->conv, p->y,
+                                                              p->algo, &p->ws));
   p->ws_total = p->ws;
   if (half_precision(d))
     p->ws_total = align256(p->ws) + align256(2 * count_x(d)) + align256(2 * count_w(d)) +

@@ -9,11 +9,13 @@
 #include "backend/cuda/cuda_internal.h"
 #include "backend/cuda/cuda_nn.h"
 
-static cudaStream_t stream_of(sr_backend *b) { return sr_cuda_state_of(b)->stream; }
+static cudaStream_t stream_of(sr_backend *b) {
+  return sr_cuda_state_of(b)->stream;
+}
 
 static sr_status conv2d(sr_backend *b, const sr_conv2d_desc *d, const float *x, const float *w,
-                        const float *bias, const float *bias_nc, const float *residual,
-                        float scale, float *y, void *workspace) {
+                        const float *bias, const float *bias_nc, const float *residual, float scale,
+                        float *y, void *workspace) {
 #ifdef SR_HAVE_CUDNN
   if (sr_cudnn_conv_supported(d) && getenv("SR_CUDA_PLAIN_CONV") == NULL) {
     if (d->precision == SR_PRECISION_BF16 || d->precision == SR_PRECISION_FP16)
@@ -43,8 +45,8 @@ sr_status sr_cuda_conv2d_workspace(sr_backend *b, const sr_conv2d_desc *d, size_
 sr_status sr_cuda_group_norm(sr_backend *b, const float *x, size_t n, size_t c, size_t hw,
                              size_t groups, const float *gamma, const float *beta, float eps,
                              int silu, float *y) {
-  SR_NVTX_OP("group_norm", sr_k_group_norm(b->ctx, stream_of(b), x, n, c, hw, groups, gamma, beta,
-                                           eps, silu, y));
+  SR_NVTX_OP("group_norm",
+             sr_k_group_norm(b->ctx, stream_of(b), x, n, c, hw, groups, gamma, beta, eps, silu, y));
 }
 
 sr_status sr_cuda_silu(sr_backend *b, const float *x, size_t count, float *y) {
