@@ -33,6 +33,8 @@
 #include "cli/manifest.h"
 #include "cli/montage.h"
 #include "cli/mpi_glue.h"
+#include "cli/metrics_report.h"
+#include "cli/paths.h"
 #include "cli/recon_job.h"
 #include "cli/report.h"
 #include "core/clock.h"
@@ -52,7 +54,6 @@ static const char *const out_exts[] = {".nii.gz", ".nii", ".npy"};
 /* ---------------------------------------------------------------- studies */
 
 typedef struct study {
-  size_t index; /* in the manifest */
   const sr_manifest_entry *e;
   const char *model;
   char *out_path, *std_path, *png_path, *sidecar_path;
@@ -64,9 +65,8 @@ typedef struct study {
   int refs;   /* the queue's chunks and the workers' open jobs */
   int failed; /* a chunk failed: the rest are skipped */
   char error[512];
-  double t_first, busy_s;
+  double busy_s;
   struct stat input_stat;
-  struct study *next_free;
 } study;
 
 typedef struct chunk {
@@ -104,7 +104,6 @@ struct run_state {
   int closed;
   int in_flight; /* studies queued and not yet finished */
   int inits_done;
-  study *to_free; /* finished studies whose last reference went */
   uint64_t ok, skipped, failed, slices;
   double t0;
   FILE *log; /* stdout, lines under mu */
@@ -145,26 +144,32 @@ static void study_unref_locked(study *s) {
 
 /* ---------------------------------------------------------------- paths */
 
-static char *path_join(const char *dir, const char *name) {
-  const size_t a = strlen(dir), b = strlen(name);
-  char *p = (char *)malloc(a + b + 2);
-  if (!p) return NULL;
-  memcpy(p, dir, a);
-  size_t k = a;
-  if (a && dir[a - 1] != '/') p[k++] = '/';
-  memcpy(p + k, name, b + 1);
-  return p;
-}
+enum { PATH_IMAGE, PATH_STD, PATH_PNG, PATH_SIDECAR, PATH_COUNT };
 
-static char *stem_with(const char *dir, const char *stem, const char *suffix) {
-  const size_t a = strlen(stem), b = strlen(suffix);
-  char *name = (char *)malloc(a + b + 1);
-  if (!name) return NULL;
-  memcpy(name, stem, a);
-  memcpy(name + a, suffix, b + 1);
-  char *p = path_join(dir, name);
-  free(name);
-  return p;
+/* The files a study may write: DIR/<stem>.<ext> and its companions
+ * (_std twin, PNG montage, JSON sidecar), all named after the image.
+ * Returns 0, or -1 when out of memory (p[] then all NULL). */
+static int study_paths(const char *out_dir, const char *stem, char *p[PATH_COUNT]) {
+  const char *ext = out_exts[sr_recon_cli.out_format];
+  char *name = (char *)malloc(strlen(stem) + strlen(ext) + 1);
+  memset(p, 0, PATH_COUNT * sizeof *p);
+  if (name) {
+    strcpy(name, stem);
+    strcat(name, ext);
+    p[PATH_IMAGE] = sr_path_join(out_dir, name);
+    free(name);
+  }
+  if (p[PATH_IMAGE]) {
+    p[PATH_STD] = sr_volume_path_variant(p[PATH_IMAGE], "_std", NULL);
+    p[PATH_PNG] = sr_volume_path_variant(p[PATH_IMAGE], "", ".png");
+    p[PATH_SIDECAR] = sr_volume_path_variant(p[PATH_IMAGE], "", ".json");
+  }
+  for (int i = 0; i < PATH_COUNT; ++i)
+    if (!p[i]) {
+      for (int k = 0; k < PATH_COUNT; ++k) free(p[k]), p[k] = NULL;
+      return -1;
+    }
+  return 0;
 }
 
 /* mkdir -p */
@@ -189,9 +194,14 @@ static sr_status make_dirs(sr_context *ctx, const char *path) {
   return st;
 }
 
+static const char *base_name(const char *path) {
+  const char *b = strrchr(path, '/');
+  return b ? b + 1 : path;
+}
+
 /* Removes the temporaries (<name>.tmp.XXXXXX, io/atomic_write.h) that a
- * killed run left for the outputs this process owns. Only names it owns:
- * another shard may be writing its own right now. */
+ * killed run left for the outputs this process owns (owned: their paths).
+ * Only names it owns: another shard may be writing its own right now. */
 static void remove_stale_temporaries(run_state *rs, const char *dir, char **owned, size_t n) {
   DIR *d = opendir(dir);
   if (!d) return;
@@ -200,8 +210,9 @@ static void remove_stale_temporaries(run_state *rs, const char *dir, char **owne
     if (!t) continue;
     const size_t len = (size_t)(t - de->d_name);
     for (size_t i = 0; i < n; ++i) {
-      if (strlen(owned[i]) == len && strncmp(owned[i], de->d_name, len) == 0) {
-        char *p = path_join(dir, de->d_name);
+      const char *name = base_name(owned[i]);
+      if (strlen(name) == len && strncmp(name, de->d_name, len) == 0) {
+        char *p = sr_path_join(dir, de->d_name);
         if (p && unlink(p) == 0) logf_locked(rs, "removed %s (left by an interrupted run)\n", p);
         free(p);
         break;
@@ -227,11 +238,6 @@ static int crc_of_file(sr_context *ctx, const char *path, uint64_t *bytes, uint3
   *bytes = size;
   *crc = (uint32_t)c;
   return 0;
-}
-
-static const char *base_name(const char *path) {
-  const char *b = strrchr(path, '/');
-  return b ? b + 1 : path;
 }
 
 static char *options_key(const char *model, const char *backend) {
@@ -309,7 +315,7 @@ static int study_complete(const run_state *rs, sr_context *ctx, const study *s, 
       int64_t bytes = -1, crc = -1;
       sr_json_as_int64(sr_json_get(o, "bytes"), &bytes);
       sr_json_as_int64(sr_json_get(o, "crc32"), &crc);
-      char *p = file && !strchr(file, '/') ? path_join(out_dir, file) : NULL;
+      char *p = file && !strchr(file, '/') ? sr_path_join(out_dir, file) : NULL;
       uint64_t b = 0;
       uint32_t c = 0;
       if (!p || crc_of_file(ctx, p, &b, &c) != 0) {
@@ -337,19 +343,15 @@ static void utc_now(char *buf, size_t n) {
 }
 
 /* Per-slice metrics against the file's target, as JSON members. */
-static sr_status metrics_json(sr_context *ctx, FILE *f, const study *s) {
+static sr_status metrics_json(sr_context *ctx, FILE *f, const study *s, double *psnr_mean) {
   const float *ref = s->m.modality == SR_MODALITY_MRI ? s->m.mri.target : s->m.ct.target;
   if (!ref) {
     fputs("\"metrics\": null", f);
     return SR_OK;
   }
   const size_t plane = (size_t)(s->h * s->w), n = (size_t)s->nslices * plane;
-  double range = sr_recon_cli.data_range;
-  if (!(range > 0.0)) {
-    float lo = ref[0], hi = ref[0];
-    for (size_t i = 1; i < n; ++i) lo = ref[i] < lo ? ref[i] : lo, hi = ref[i] > hi ? ref[i] : hi;
-    range = (double)hi - (double)lo;
-  }
+  const double range =
+      sr_recon_cli.data_range > 0.0 ? sr_recon_cli.data_range : sr_reference_range(ref, n);
   if (!(range > 0.0)) {
     fputs("\"metrics\": null", f);
     return SR_OK;
@@ -377,8 +379,9 @@ static sr_status metrics_json(sr_context *ctx, FILE *f, const study *s) {
   }
   fprintf(f, "\"metrics\": {\"reference\": \"target stored in the input\", \"data_range\": ");
   sr_json_write_number(f, range);
+  *psnr_mean = mp / (double)s->nslices;
   fputs(", \"psnr_mean\": ", f);
-  sr_json_write_number(f, mp / (double)s->nslices);
+  sr_json_write_number(f, *psnr_mean);
   fputs(", \"ssim_mean\": ", f);
   sr_json_write_number(f, ms / (double)s->nslices);
   fputs(", \"psnr\": [", f);
@@ -449,23 +452,13 @@ static sr_status finish_study(worker *wk, study *s, double *psnr_mean) {
     fprintf(f, ", \"bytes\": %llu, \"crc32\": %lu}", (unsigned long long)bytes, (unsigned long)crc);
   }
   fputs("\n  ],\n  ", f);
-  if (st == SR_OK) st = metrics_json(ctx, f, s);
+  if (st == SR_OK) st = metrics_json(ctx, f, s, psnr_mean);
   fprintf(f, ",\n  \"seconds\": %.3f,\n  \"device\": \"%s", s->busy_s,
           rs->backend_cuda ? "cuda" : "cpu");
   if (wk->device >= 0) fprintf(f, ":%d", wk->device);
   fprintf(f, "\",\n  \"worker\": %d,\n  \"rank\": %d,\n  \"finished_utc\": \"%s\"\n}\n", wk->id,
           rs->mpi.rank, when);
   fclose(f);
-  if (st == SR_OK) {
-    /* the mean PSNR for the log line: parse back what we just wrote */
-    sr_json *j = NULL;
-    if (sr_json_parse(ctx, s->sidecar_path, text, len, &j) == SR_OK) {
-      sr_json_as_double(sr_json_get(sr_json_get(j, "metrics"), "psnr_mean"), psnr_mean);
-      sr_json_free(j);
-    } else {
-      st = SR_FAIL_HERE(ctx, SR_ERR_INTERNAL, "the sidecar we wrote does not parse");
-    }
-  }
   if (st == SR_OK) st = sr_atomic_write_file(ctx, s->sidecar_path, 0, text, len);
   free(text);
   return st;
@@ -644,15 +637,12 @@ static study *prepare_study(run_state *rs, sr_context *ctx, const sr_manifest *m
     snprintf(err, err_size, "out of memory");
     return NULL;
   }
-  s->index = k, s->e = e, s->refs = 1;
-  const char *ext = out_exts[sr_recon_cli.out_format];
-  char stdsfx[32];
-  snprintf(stdsfx, sizeof stdsfx, "_std%s", ext);
-  s->out_path = stem_with(out_dir, e->stem, ext);
-  s->std_path = stem_with(out_dir, e->stem, stdsfx);
-  s->png_path = stem_with(out_dir, e->stem, ".png");
-  s->sidecar_path = stem_with(out_dir, e->stem, ".json");
-  if (!s->out_path || !s->std_path || !s->png_path || !s->sidecar_path) {
+  s->e = e, s->refs = 1;
+  char *p[PATH_COUNT];
+  const int paths_ok = study_paths(out_dir, e->stem, p) == 0;
+  s->out_path = p[PATH_IMAGE], s->std_path = p[PATH_STD];
+  s->png_path = p[PATH_PNG], s->sidecar_path = p[PATH_SIDECAR];
+  if (!paths_ok) {
     snprintf(err, err_size, "out of memory");
     study_free(s);
     return NULL;
@@ -758,30 +748,27 @@ static sr_status write_summary(run_state *rs, sr_context *ctx, const char *path,
 
 static int finish_run(run_state *rs, sr_context *ctx, const char *out_dir, totals mine) {
   const double wall = sr_clock_seconds() - rs->t0;
-  /* Rows per worker: rank, device, slices, busy seconds. */
+  /* Rows per worker: rank, device, slices, busy seconds. Every rank has the
+   * same worker count only by convention: a fixed number of rows per rank
+   * is gathered, the maximum, padded with slices = -1. */
   const int n = rs->nworkers;
-  double *rows = (double *)calloc((size_t)n * 4, sizeof(double));
-  int nmax;
-  for (int i = 0; i < n && rows; ++i) {
-    rows[4 * i] = rs->mpi.rank;
-    rows[4 * i + 1] = rs->workers[i].device;
-    rows[4 * i + 2] = (double)rs->workers[i].slices;
-    rows[4 * i + 3] = rs->workers[i].busy_s;
-  }
-  /* Every rank has the same worker count only by convention: gather a
-   * fixed number of rows per rank, the maximum, padding with slices = -1. */
   double dmax = n;
   sr_mpi_max_double(&rs->mpi, &dmax, 1);
-  nmax = (int)dmax;
+  const int nmax = (int)dmax;
   double *mine_rows = (double *)calloc((size_t)nmax * 4, sizeof(double));
   double *all_rows =
       rs->mpi.rank == 0 ? (double *)calloc((size_t)nmax * 4 * rs->mpi.size, sizeof(double)) : NULL;
-  if (!rows || !mine_rows || (rs->mpi.rank == 0 && !all_rows)) {
-    free(rows), free(mine_rows), free(all_rows);
+  if (!mine_rows || (rs->mpi.rank == 0 && !all_rows)) {
+    free(mine_rows), free(all_rows);
     return sr_cli_fail(rs->command, "out of memory for the summary");
   }
-  for (int i = 0; i < nmax; ++i)
-    for (int k = 0; k < 4; ++k) mine_rows[4 * i + k] = i < n ? rows[4 * i + k] : (k == 2 ? -1 : 0);
+  for (int i = 0; i < nmax; ++i) {
+    double *r = mine_rows + 4 * i;
+    r[0] = rs->mpi.rank;
+    r[1] = i < n ? rs->workers[i].device : 0;
+    r[2] = i < n ? (double)rs->workers[i].slices : -1.0;
+    r[3] = i < n ? rs->workers[i].busy_s : 0.0;
+  }
   sr_mpi_gather_doubles(&rs->mpi, mine_rows, nmax * 4, all_rows);
   uint64_t v[5] = {mine.ok, mine.skipped, mine.failed, mine.slices, mine.owned};
   sr_mpi_sum_u64(&rs->mpi, v, 5);
@@ -819,7 +806,7 @@ static int finish_run(run_state *rs, sr_context *ctx, const char *out_dir, total
       int si = 0, sn = 1;
       if (sr_recon_cli.shard && sr_shard_parse(sr_recon_cli.shard, &si, &sn) == 0 && sn > 1)
         snprintf(name, sizeof name, "summary-%d-of-%d.json", si, sn);
-      path = path_join(out_dir, name);
+      path = sr_path_join(out_dir, name);
     }
     sr_status st = path ? write_summary(rs, ctx, path, &all, w[0], all_rows, nrows)
                         : sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
@@ -829,7 +816,7 @@ static int finish_run(run_state *rs, sr_context *ctx, const char *out_dir, total
       rc = sr_cli_fail_status(rs->command, ctx, st);
     free(path);
   }
-  free(rows), free(mine_rows), free(all_rows);
+  free(mine_rows), free(all_rows);
   return rc;
 }
 
@@ -897,22 +884,17 @@ int sr_batch_run(const char *command) {
   /* Workers: one per listed GPU (with MPI and no --devices: the GPU of the
    * local rank), else --workers CPU workers sharing the cores. */
   sr_backend_kind kind = sr_recon_backend_kind();
-  if (kind == SR_BACKEND_AUTO) {
-    int count = 0;
-    char w2[128];
-    kind = sr_cuda_probe(&count, w2, sizeof w2) == SR_OK && count > 0 ? SR_BACKEND_CUDA
-                                                                      : SR_BACKEND_CPU;
-  }
+  int gpus = 0;
+  char why_gpu[128];
+  if (kind != SR_BACKEND_CPU && sr_cuda_probe(&gpus, why_gpu, sizeof why_gpu) != SR_OK) gpus = 0;
+  if (kind == SR_BACKEND_AUTO) kind = gpus > 0 ? SR_BACKEND_CUDA : SR_BACKEND_CPU;
   rs.backend_cuda = kind == SR_BACKEND_CUDA;
   if (rs.backend_cuda && ndev > 0 && rs.mpi.size > 1) {
     devs[0] = devs[rs.mpi.local_rank % ndev]; /* a rank per GPU: the local rank's */
     ndev = 1;
   }
   if (rs.backend_cuda && ndev == 0) {
-    int count = 1;
-    char w2[128];
-    if (sr_cuda_probe(&count, w2, sizeof w2) != SR_OK || count < 1) count = 1;
-    devs[0] = rs.mpi.local_rank % count;
+    devs[0] = rs.mpi.local_rank % (gpus > 0 ? gpus : 1);
     ndev = 1;
   }
   rs.nworkers = rs.backend_cuda ? ndev : (int)sr_recon_cli.workers;
@@ -930,23 +912,12 @@ int sr_batch_run(const char *command) {
   pthread_cond_init(&rs.cv, NULL);
   /* Stale temporaries of the outputs this process owns. */
   {
-    char **names = (char **)calloc(owned * 5 + 1, sizeof(char *));
+    char **names = (char **)calloc(owned * PATH_COUNT + 1, sizeof(char *));
     size_t nn = 0;
-    const char *ext = out_exts[sr_recon_cli.out_format];
-    for (size_t k = 0; names && k < man.count; ++k) {
-      if (!sr_shard_takes(k, si, sn, rs.mpi.rank, rs.mpi.size)) continue;
-      const char *suffix[] = {ext, "_std", ".png", ".json"};
-      for (int q = 0; q < 4; ++q) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%s%s", suffix[q], q == 1 ? ext : "");
-        const size_t a = strlen(man.entries[k].stem), b = strlen(buf);
-        char *p = (char *)malloc(a + b + 1);
-        if (!p) continue;
-        memcpy(p, man.entries[k].stem, a);
-        memcpy(p + a, buf, b + 1);
-        names[nn++] = p;
-      }
-    }
+    for (size_t k = 0; names && k < man.count; ++k)
+      if (sr_shard_takes(k, si, sn, rs.mpi.rank, rs.mpi.size) &&
+          study_paths(out_dir, man.entries[k].stem, names + nn) == 0)
+        nn += PATH_COUNT;
     remove_stale_temporaries(&rs, out_dir, names, nn);
     for (size_t i = 0; i < nn; ++i) free(names[i]);
     free(names);

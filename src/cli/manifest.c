@@ -8,21 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/paths.h"
 #include "core/error.h"
 #include "io/file.h"
 
 #define SR_MANIFEST_MAX_BYTES ((size_t)64 << 20)
-
-static char *join_path(const char *dir, const char *name) {
-  if (name[0] == '/' || !dir[0]) return strdup(name);
-  const size_t a = strlen(dir), b = strlen(name);
-  char *p = (char *)malloc(a + b + 2);
-  if (!p) return NULL;
-  memcpy(p, dir, a);
-  p[a] = '/';
-  memcpy(p + a + 1, name, b + 1);
-  return p;
-}
 
 /* The file name without directory and without .h5 / .hdf5. */
 static char *make_stem(const char *path) {
@@ -47,8 +37,8 @@ static sr_status add_entry(sr_context *ctx, sr_manifest *m, size_t *cap, const c
   sr_manifest_entry *e = &m->entries[m->count];
   memset(e, 0, sizeof *e);
   e->line = line;
-  e->input = join_path(dir, input);
-  e->model = model ? join_path(dir, model) : NULL;
+  e->input = sr_path_join(dir, input);
+  e->model = model ? sr_path_join(dir, model) : NULL;
   e->stem = e->input ? make_stem(e->input) : NULL;
   ++m->count;
   if (!e->input || !e->stem || (model && !e->model))

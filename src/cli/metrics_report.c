@@ -6,14 +6,18 @@
 #include "core/error.h"
 #include "metrics/image_metrics.h"
 
+double sr_reference_range(const float *ref, size_t n) {
+  float lo = ref[0], hi = ref[0];
+  for (size_t i = 1; i < n; ++i) lo = ref[i] < lo ? ref[i] : lo, hi = ref[i] > hi ? ref[i] : hi;
+  return (double)hi - (double)lo;
+}
+
 sr_status sr_cli_print_metrics(sr_context *ctx, FILE *out, const float *x, const float *ref,
                                int64_t nslices, int64_t h, int64_t w, double data_range) {
   size_t plane = (size_t)(h * w), n = (size_t)nslices * plane;
   const char *how = "given";
   if (!(data_range > 0.0)) {
-    float lo = ref[0], hi = ref[0];
-    for (size_t i = 1; i < n; ++i) lo = ref[i] < lo ? ref[i] : lo, hi = ref[i] > hi ? ref[i] : hi;
-    data_range = (double)hi - (double)lo;
+    data_range = sr_reference_range(ref, n);
     how = "max - min of the reference";
     if (!(data_range > 0.0))
       return sr_fail(ctx, SR_ERR_INVALID_ARGUMENT,

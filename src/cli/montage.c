@@ -37,21 +37,3 @@ sr_status sr_montage_write(sr_context *ctx, const char *path, const float *data,
   sr_array_free(&img);
   return st;
 }
-
-char *sr_path_with_suffix(const char *out, const char *suffix) {
-  static const char *exts[] = {".nii.gz", ".nii", ".npy"};
-  const size_t len = strlen(out), sl = strlen(suffix);
-  size_t keep = len;
-  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; ++i) {
-    const size_t el = strlen(exts[i]);
-    if (len > el && strcmp(out + len - el, exts[i]) == 0) {
-      keep = len - el;
-      break;
-    }
-  }
-  char *p = (char *)malloc(keep + sl + 1);
-  if (!p) return NULL;
-  memcpy(p, out, keep);
-  memcpy(p + keep, suffix, sl + 1);
-  return p;
-}

@@ -14,8 +14,4 @@
 sr_status sr_montage_write(sr_context *ctx, const char *path, const float *data, int64_t nslices,
                            int64_t h, int64_t w);
 
-/* OUT with its extension (.nii.gz, .nii, .npy) replaced by `suffix`
- * (e.g. ".png"); malloc'ed, NULL when out of memory. */
-char *sr_path_with_suffix(const char *out, const char *suffix);
-
 #endif

@@ -17,6 +17,7 @@
 #include "cli/metrics_report.h"
 #include "cli/montage.h"
 #include "cli/options.h"
+#include "cli/paths.h"
 #include "cli/recon_job.h"
 #include "cli/reconstruct_score.h"
 #include "cli/report.h"
@@ -195,7 +196,7 @@ static sr_status write_outputs(sr_context *ctx, const sr_recon_job *j, const flo
     free(p);
   }
   if (st == SR_OK && sr_recon_cli.png) {
-    char *p = sr_path_with_suffix(out_path, ".png");
+    char *p = sr_volume_path_variant(out_path, "", ".png");
     st = p ? sr_montage_write(ctx, p, out, j->nslices, j->h, j->w)
            : sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a path");
     if (st == SR_OK) printf("montage -> %s\n", p);

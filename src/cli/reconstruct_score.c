@@ -16,6 +16,7 @@
 #include "cli/image_volume.h"
 #include "cli/metrics_report.h"
 #include "cli/json_out.h"
+#include "cli/paths.h"
 #include "cli/report.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -100,24 +101,6 @@ static void on_progress(void *user, const sr_sampler_progress *p) {
 }
 
 /* ---------------------------------------------------------------- run */
-
-/* OUT with "_std" before its extension (.nii.gz, .nii, .npy). */
-static char *std_path(const char *out) {
-  static const char *exts[] = {".nii.gz", ".nii", ".npy"};
-  const size_t len = strlen(out);
-  char *p = (char *)malloc(len + 8);
-  if (!p) return NULL;
-  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; ++i) {
-    const size_t el = strlen(exts[i]);
-    if (len > el && strcmp(out + len - el, exts[i]) == 0) {
-      memcpy(p, out, len - el);
-      snprintf(p + len - el, 8 + el, "_std%s", exts[i]);
-      return p;
-    }
-  }
-  snprintf(p, len + 8, "%s_std", out);
-  return p;
-}
 
 /* The image value that the model sees as 1: --data-scale, else 1 (our
  * files and the paper's data are in [0, 1]), except for fastMRI files,
@@ -286,7 +269,6 @@ static sr_status cache_get(sr_context *ctx, sr_score_model_cache *c, const char 
 
 struct sr_score_job {
   sr_context *ctx;
-  const sr_meas *m;
   const char *model_path;
   sr_score_model_cache *own_cache; /* when the caller gave none */
   cache_slot *slot;
@@ -333,7 +315,7 @@ sr_status sr_score_job_open(sr_context *ctx, const sr_meas *m, const char *model
   *out = NULL;
   sr_score_job *j = (sr_score_job *)calloc(1, sizeof *j);
   if (!j) return sr_fail(ctx, SR_ERR_OUT_OF_MEMORY, "cannot allocate a job");
-  j->ctx = ctx, j->m = m, j->model_path = model_path;
+  j->ctx = ctx, j->model_path = model_path;
   sr_backend *b = sr_context_get_backend(ctx);
   const int is_mri = m->modality == SR_MODALITY_MRI;
   j->nslices = is_mri ? m->mri.nslices : m->ct.nslices;
@@ -484,5 +466,5 @@ void sr_score_job_close(sr_score_job *j) {
  * malloc'ed. */
 char *sr_score_std_path(const char *out_path) {
   if (sr_score_cli.std_out) return strdup(sr_score_cli.std_out);
-  return std_path(out_path);
+  return sr_volume_path_variant(out_path, "_std", NULL);
 }
